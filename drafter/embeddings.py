@@ -85,9 +85,20 @@ class OpenAIEmbedder:
         self.dim = 0
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        import openai
+
+        from .errors import LLMError
+
         rows = []
         for i in range(0, len(texts), 128):
-            reply = self._client.embeddings.create(model=self.model, input=texts[i : i + 128])
+            try:
+                reply = self._client.embeddings.create(model=self.model, input=texts[i : i + 128])
+            except openai.OpenAIError as err:
+                raise LLMError(
+                    f"嵌入服务不可用（{type(err).__name__}）：检查 OPENAI_BASE_URL，或清空 "
+                    "DRAFTER_EMBEDDINGS_MODEL 改用离线嵌入。",
+                    cause=type(err).__name__,
+                ) from None
             rows.extend(d.embedding for d in sorted(reply.data, key=lambda d: d.index))
         vectors = np.asarray(rows, dtype=np.float32)
         self.dim = int(vectors.shape[1]) if len(rows) else self.dim

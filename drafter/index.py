@@ -213,10 +213,22 @@ def _write_build(build_dir: Path, build_id: str, corpus: Corpus, embedder, old: 
         )
     BM25Index.build_from_texts([p.text for p in passages]).save(build_dir / "bm25")
     np.save(build_dir / "vectors.npy", vectors)
+    np.save(build_dir / "idf.npy", bucket_idf(vectors))
     (build_dir / "passages.json").write_text(
         json.dumps([p.__dict__ for p in passages], ensure_ascii=False), encoding="utf-8"
     )
     return {"embedded": len(todo), "dim": dim}
+
+
+def bucket_idf(vectors: np.ndarray) -> np.ndarray:
+    """Inverse document frequency of each vector dimension, for weighting queries.
+
+    Weighting only the query keeps passage vectors independent of corpus statistics, so
+    unchanged manuals keep their vectors when another manual changes.
+    """
+    n = len(vectors)
+    df = (vectors != 0).sum(axis=0)
+    return np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
 
 
 def _remove_stale_builds(keep: str, old: dict | None) -> None:

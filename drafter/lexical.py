@@ -16,6 +16,8 @@ import numpy as np
 from . import tokenize
 
 K1, B = 1.2, 0.75
+SYNONYM_WEIGHT = 0.6
+SINGLE_CHAR_WEIGHT = 0.5
 
 
 class BM25Index:
@@ -57,17 +59,22 @@ class BM25Index:
     def build_from_texts(cls, texts: list[str]) -> BM25Index:
         return cls.build([tokenize.terms(t) for t in texts])
 
-    def scores(self, query_terms: list[str]) -> np.ndarray:
-        ids = [self.vocab[t] for t in dict.fromkeys(query_terms) if t in self.vocab]
-        if not ids:
+    def scores(self, query_terms: list[str], expansions: list[str] = ()) -> np.ndarray:
+        """BM25 of every passage; expansion terms (near-synonyms) count at a lower weight."""
+        # Single characters are weak evidence in Chinese: most are parts of longer words.
+        weighted = [(t, 1.0 if len(t) > 1 else SINGLE_CHAR_WEIGHT) for t in dict.fromkeys(query_terms)]
+        weighted += [(t, SYNONYM_WEIGHT) for t in dict.fromkeys(expansions)]
+        parts = [(self.vocab[t], w) for t, w in weighted if t in self.vocab]
+        if not parts:
             return np.zeros(self.n_docs, dtype=np.float32)
-        docs = np.concatenate([self.docs[self.indptr[i] : self.indptr[i + 1]] for i in ids])
-        weights = np.concatenate([self.weights[self.indptr[i] : self.indptr[i + 1]] for i in ids])
+        docs = np.concatenate([self.docs[self.indptr[i] : self.indptr[i + 1]] for i, _ in parts])
+        weights = np.concatenate([self.weights[self.indptr[i] : self.indptr[i + 1]] * w for i, w in parts])
         return np.bincount(docs, weights=weights, minlength=self.n_docs).astype(np.float32)
 
     def top(self, query: str, k: int) -> list[tuple[int, float]]:
         """The ``k`` best (doc, score) pairs with a positive score, best first."""
-        s = self.scores(tokenize.terms(query))
+        terms = tokenize.terms(query)
+        s = self.scores(terms, tokenize.expand(terms))
         if not len(s):
             return []
         k = min(k, len(s))

@@ -7,11 +7,20 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from . import index as index_mod
+from . import tokenize
 from .errors import IndexMissingError, InputError
 from .types import Passage
 
-RRF_K = 60
+# Reciprocal rank fusion. Offline, the lexical arm (BM25 with the thesaurus) is the stronger
+# ranker and hashed n-gram vectors a weaker one, so the vector arm gets a lower weight; a
+# small k keeps the difference between the first ranks. Measured on
+# evals/datasets/retrieval.jsonl (see README): hit@5 0.85 lexical alone, 0.925 fused.
+RRF_K = 10
+LEXICAL_WEIGHT = 1.0
+VECTOR_WEIGHT = 0.2
 CANDIDATES = 30
 
 
@@ -28,6 +37,8 @@ class OpenIndex:
             raw = json.loads((build_dir / "passages.json").read_text(encoding="utf-8"))
             self.passages = [Passage(**p) for p in raw]
             self.bm25 = BM25Index.load(build_dir / "bm25")
+            idf_path = build_dir / "idf.npy"
+            self.idf = np.load(idf_path) ** 2 if idf_path.is_file() else None
             self.collection = index_mod.chroma_client(build_dir).get_collection(
                 manifest["collection"], embedding_function=None
             )
@@ -44,14 +55,17 @@ class OpenIndex:
             return []
         fused: dict[int, float] = {}
         for rank, (doc, _score) in enumerate(self.bm25.top(query, n)):
-            fused[doc] = fused.get(doc, 0.0) + 1.0 / (RRF_K + rank + 1)
-        vector = self.embedder.embed([query])
+            fused[doc] = fused.get(doc, 0.0) + LEXICAL_WEIGHT / (RRF_K + rank + 1)
+        expanded = query + " " + " ".join(tokenize.expand(tokenize.terms(query)))
+        vector = self.embedder.embed([expanded])
+        if self.idf is not None and self.idf.shape[0] == vector.shape[1]:
+            vector = vector * self.idf
         if float((vector**2).sum()) > 0:
             hits = self.collection.query(query_embeddings=vector, n_results=n, include=[])
             for rank, pid in enumerate(hits["ids"][0]):
                 doc = self.position.get(pid)
                 if doc is not None:
-                    fused[doc] = fused.get(doc, 0.0) + 1.0 / (RRF_K + rank + 1)
+                    fused[doc] = fused.get(doc, 0.0) + VECTOR_WEIGHT / (RRF_K + rank + 1)
         best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
         return [_with_score(self.passages[d], s) for d, s in best]
 

@@ -35,6 +35,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("DRAFTER_LLM_TIMEOUT", "20", "Total seconds the LLM engine may spend (all retries) before falling back."),
         Setting("DRAFTER_LLM_RETRIES", "2", "Retries after a failed LLM call (429, 5xx, timeout, bad JSON)."),
         Setting("DRAFTER_LLM_CACHE", "0", "1 = cache LLM replies under DRAFTER_HOME/llm-cache (evals always cache)."),
+        Setting("DRAFTER_LLM_CLIENT", "openai", "LLM client library: openai (default) or langchain (langchain-openai ChatOpenAI)."),
         Setting("DRAFTER_PROMPT_BUDGET", "1500", "Token budget of a prompt; retrieved passages are trimmed to fit."),
         Setting("DRAFTER_TEAM_NAME", "客户服务团队", "Team name signed under e-mail drafts."),
         Setting("DRAFTER_SIGNATURE", "", "Extra signature line under e-mail drafts (e.g. a phone number)."),
