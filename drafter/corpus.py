@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,19 +28,25 @@ class Manual:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:16]
 
 
-def parse_front_matter(raw: str) -> tuple[dict[str, str], str]:
-    """Split a ``---`` YAML-ish front matter block (flat ``key: value`` lines) from the body."""
-    if not raw.startswith("---\n"):
-        return {}, raw
-    end = raw.find("\n---\n", 4)
-    if end < 0:
-        return {}, raw
-    meta = {}
-    for line in raw[4:end].splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            meta[key.strip()] = value.strip().strip('"').strip("'")
-    return meta, raw[end + 5 :]
+_FRONT_MATTER = re.compile(r"\A---\n(?P<meta>.*?)\n---\n", re.DOTALL)
+
+
+def split_front_matter(text: str) -> tuple[dict, str]:
+    """(front matter, body) of a manual's text; ({}, text) when it has none."""
+    text = text.replace("\r\n", "\n")
+    m = _FRONT_MATTER.match(text)
+    if not m:
+        return {}, text
+    import yaml
+
+    try:
+        meta = yaml.safe_load(m.group("meta")) or {}
+    except yaml.YAMLError:
+        return {}, text  # not front matter after all: the whole file is the body
+    if not isinstance(meta, dict):
+        return {}, text
+    # ingest writes one blank line after the front matter and one final newline
+    return meta, text[m.end() :].removeprefix("\n").removesuffix("\n")
 
 
 def load_manuals(directory: Path | None = None) -> list[Manual]:
@@ -47,13 +54,13 @@ def load_manuals(directory: Path | None = None) -> list[Manual]:
     directory = directory or settings.manuals_dir()
     manuals = []
     for path in sorted(Path(directory).glob("*.md")):
-        meta, body = parse_front_matter(path.read_text(encoding="utf-8"))
+        meta, body = split_front_matter(path.read_text(encoding="utf-8"))
         manuals.append(
             Manual(
                 slug=path.stem,
-                title=meta.get("title") or path.stem,
-                source_file=meta.get("source_file", ""),
-                source_site=meta.get("source_site", ""),
+                title=str(meta.get("title") or path.stem),
+                source_file=str(meta.get("source_file", "")),
+                source_site=str(meta.get("source_site", "")),
                 text=body.strip("\n"),
                 path=path,
             )

@@ -18,12 +18,12 @@ import yaml
 
 from . import settings, textio
 from .clean import CleanedManual, clean
+from .corpus import split_front_matter
 from .errors import InputError
 
 SUFFIXES = (".txt", ".md", ".html", ".htm")
 # Fewer characters than this (spaces aside) after cleaning is a stub or chrome only, not a manual.
 MIN_MANUAL_CHARS = 50
-_FRONT_MATTER = re.compile(r"\A---\n(?P<meta>.*?)\n---\n", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -66,24 +66,6 @@ def load_front_matter(path: Path | str) -> tuple[dict, str]:
             f"无法读取文件 {path.name}：{err.strerror}（cannot read the file）。"
         ) from None
     return split_front_matter(textio.decode(data, what=f"文件 {path.name} "))
-
-
-def split_front_matter(text: str) -> tuple[dict, str]:
-    text = text.replace("\r\n", "\n")
-    m = _FRONT_MATTER.match(text)
-    if not m:
-        return {}, text
-    try:
-        meta = yaml.safe_load(m.group("meta")) or {}
-    except yaml.YAMLError:
-        return {}, text  # not front matter after all: the whole file is the body
-    if not isinstance(meta, dict):
-        return {}, text
-    body = text[m.end() :]
-    # undo what render() adds: one blank line after the front matter, one final newline
-    body = body.removeprefix("\n")
-    body = body.removesuffix("\n")
-    return meta, body
 
 
 def render(manual: CleanedManual) -> str:
