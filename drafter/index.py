@@ -20,7 +20,7 @@ from . import settings
 from .corpus import Corpus, load_manuals
 from .errors import IndexBusyError, IndexMissingError, InputError
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # bump when a build's files change; older builds are rebuilt on first use
 MANIFEST = "manifest.json"
 
 
@@ -76,8 +76,8 @@ def read_manifest() -> dict | None:
         return None
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        if manifest.get("format") != INDEX_FORMAT or not manifest.get("build"):
-            raise ValueError("unknown format")
+        if not isinstance(manifest, dict) or not manifest.get("build"):
+            raise ValueError("no build named")
     except (ValueError, OSError):
         raise IndexMissingError(
             f"索引已损坏（{path} 无法读取）：请运行 `drafter index --rebuild` 重建。"
@@ -137,6 +137,7 @@ def _build_locked(rebuild: bool, manuals_dir: Path | None, embedder, t0: float) 
     if (
         not rebuild
         and old
+        and old.get("format") == INDEX_FORMAT
         and old.get("fingerprint") == corpus.fingerprint
         and old.get("embedder") == embedder.name
         and old.get("chromadb") == version

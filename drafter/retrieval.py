@@ -90,7 +90,8 @@ def open_index(auto_build: bool = True) -> OpenIndex:
     with _lock:
         manifest = index_mod.read_manifest()
         stale = manifest is not None and (
-            manifest.get("chromadb") != index_mod.chromadb_version()
+            manifest.get("format") != index_mod.INDEX_FORMAT
+            or manifest.get("chromadb") != index_mod.chromadb_version()
             or manifest.get("embedder") != get_embedder().name
         )
         if manifest is None or stale:
