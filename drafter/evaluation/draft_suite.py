@@ -1,0 +1,244 @@
+"""The draft suite: each customer message of draft*.jsonl drafted by an engine, then checked.
+
+Checks of one case (``None`` = does not apply; a case passes when none fails):
+
+- ``situation``: the situation recognised is the expected one;
+- ``steps``: the reply shows every expected step of the manuals' complaint handling
+  (greeting, apology, restate, next_step, thanks, closing), found by the drafting pack's
+  markers, so any engine's reply is judged the same way;
+- ``facts``: every listed fact of the message is in the reply verbatim;
+- ``must_contain`` / ``must_not_contain``;
+- ``citations``: the reply cites the manuals, every quote verbatim in its passage;
+- ``tone``: the rewrite rules find nothing to change or flag in the reply;
+- ``chat_shorter``: the chat reply to the message is shorter than the e-mail reply to it
+  (the other channel is drafted too, for this comparison only).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .datasets import Case, Dataset
+from .rewrite_suite import _add, must_contain, rate
+
+CHECKS = (
+    "situation",
+    "steps",
+    "facts",
+    "must_contain",
+    "must_not_contain",
+    "citations",
+    "tone",
+    "chat_shorter",
+)
+OTHER = {"chat": "email", "email": "chat"}
+
+
+def score_case(case: Case, result: Any, other: Any | None, corpus, rule_pack, pack) -> dict:
+    from ..draft import steps_present
+    from ..rewrite import analyse
+
+    reply = result.reply
+    checks: dict[str, bool | None] = dict.fromkeys(CHECKS)
+    why: list[str] = []
+
+    if case["situation"] is not None:
+        checks["situation"] = result.situation == case["situation"]
+        if not checks["situation"]:
+            why.append(f"situation: 识别为 {result.situation}，应为 {case['situation']}")
+    present = steps_present(reply, pack)
+    if case["steps"]:
+        missing = [s for s in case["steps"] if s not in present]
+        checks["steps"] = not missing
+        if missing:
+            why.append(f"steps: 缺少步骤 {', '.join(missing)}")
+    if case["facts"]:
+        lost = [f for f in case["facts"] if f not in reply]
+        checks["facts"] = not lost
+        why += [f"facts: 回复中没有“{f}”" for f in lost]
+    if case["must_contain"]:
+        absent = [s for s in case["must_contain"] if not must_contain(reply, s)]
+        checks["must_contain"] = not absent
+        why += [f"must_contain: 缺少“{s}”" for s in absent]
+    if case["must_not_contain"]:
+        there = [s for s in case["must_not_contain"] if must_contain(reply, s)]
+        checks["must_not_contain"] = not there
+        why += [f"must_not_contain: 仍有“{s}”" for s in there]
+
+    bad = [c for c in result.citations if not corpus.verify(c)]
+    checks["citations"] = bool(result.citations) and not bad
+    if not result.citations:
+        why.append("citations: 回复没有引用手册")
+    why += [f"citations: 引文“{c.quote}”不在 {c.passage_id} 中" for c in bad]
+
+    # A fact of the message restated verbatim (《Python编程入门》) is not the reply's tone.
+    facts = fact_spans_in(reply, [*case["facts"], *(f.text for f in result.facts)])
+    tone = analyse(reply, rule_pack)
+    hits = [f"{c.rule}“{c.before}”" for c in tone.changes if not _within(facts, c.start, c.end)]
+    hits += [f"{f.rule}“{f.text}”" for f in tone.flags if not _within(facts, f.start, f.end)]
+    checks["tone"] = not hits
+    if hits:
+        why.append(f"tone: 回复违反语气规则 {'、'.join(hits)}")
+
+    lengths = {result.channel: len(reply)}
+    if other is not None:
+        lengths[other.channel] = len(other.reply)
+        checks["chat_shorter"] = lengths["chat"] < lengths["email"]
+        if not checks["chat_shorter"]:
+            why.append(
+                f"chat_shorter: chat 回复（{lengths['chat']} 字）不比 email 回复"
+                f"（{lengths['email']} 字）短"
+            )
+    return {
+        "checks": checks,
+        "failures": why,
+        "passed": not any(v is False for v in checks.values()),
+        "steps_present": present,
+        "lengths": lengths,
+    }
+
+
+def fact_spans_in(text: str, facts: list[str]) -> list[tuple[int, int]]:
+    """Every occurrence of each fact in ``text``."""
+    spans = []
+    for fact in set(facts):
+        start = text.find(fact) if fact else -1
+        while start >= 0:
+            spans.append((start, start + len(fact)))
+            start = text.find(fact, start + 1)
+    return spans
+
+
+def _within(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(s <= start and end <= e for s, e in spans)
+
+
+def _detail(result: Any) -> dict:
+    return {
+        "output": result.reply,
+        "engine": result.engine,
+        "situation_found": result.situation,
+        "citations": [c.to_dict() for c in result.citations],
+        "placeholders": list(result.placeholders),
+        "warnings": list(result.warnings),
+    }
+
+
+def run(dataset: Dataset, engine, progress=None) -> dict:
+    """Every case through ``engine`` (runner.Engine); per-case results, figures and timings."""
+    from ..corpus import get_corpus
+    from ..rules import get_pack
+    from ..situations import load_pack
+
+    corpus, rule_pack, pack = get_corpus(), get_pack(), load_pack()
+    cases, timings = [], {}
+    for case in dataset.cases:
+        channel = case["channel"]
+        out = engine.draft(case["message"], channel, key=f"draft/{case.id}")
+        timings[case.id] = out.latency_ms
+        row: dict[str, Any] = {
+            "id": case.id,
+            "tags": case.tags,
+            "where": f"{Path(case.file).name}:{case.line}",
+            "channel": channel,
+            "text": case["message"],
+            "situation": case["situation"],
+            "expected_steps": case["steps"],
+        }
+        usage = out.usage()
+        if out.result is None:
+            row.update(
+                status=out.status,
+                passed=False,
+                note=out.note,
+                failures=[f"{out.status}: {out.note}"],
+                checks=dict.fromkeys(CHECKS),
+            )
+        else:
+            other_channel = OTHER[channel]
+            other = engine.draft(
+                case["message"], other_channel, key=f"draft/{case.id}#{other_channel}"
+            )
+            usage = _add(usage, other.usage())
+            scored = score_case(case, out.result, other.result, corpus, rule_pack, pack)
+            if other.result is None:
+                scored["failures"].append(f"chat_shorter: {other.status}: {other.note}")
+                scored["checks"]["chat_shorter"] = False
+                scored["passed"] = False
+            status = out.status if out.status != "ok" else ("pass" if scored["passed"] else "fail")
+            row.update(status=status, note=out.note, **scored, **_detail(out.result))
+        if usage:
+            row["usage"] = usage
+        cases.append(row)
+        if progress:
+            progress("draft", case.id, row["passed"])
+    return {
+        "summary": summarize(cases, pack),
+        "per_step": per_step(cases),
+        "per_tag": per_tag(cases),
+        "cases": cases,
+        "timings": timings,
+    }
+
+
+def per_step(cases: list[dict]) -> dict:
+    """How often each expected step is present in the reply."""
+    expected, present = Counter(), Counter()
+    for c in cases:
+        if "steps_present" not in c:
+            continue
+        for s in c["expected_steps"]:
+            expected[s] += 1
+            present[s] += s in c["steps_present"]
+    return {
+        s: {
+            "expected": expected[s],
+            "present": present[s],
+            "recall": round(present[s] / expected[s], 4),
+        }
+        for s in sorted(expected)
+    }
+
+
+def per_tag(cases: list[dict]) -> dict:
+    from .rewrite_suite import per_tag as _per_tag
+
+    tagged = [
+        dict(
+            c,
+            tags=[*c["tags"], f"channel:{c['channel']}"]
+            + ([f"situation:{c['situation']}"] if c.get("situation") else []),
+        )
+        for c in cases
+    ]
+    return _per_tag(tagged)
+
+
+def summarize(cases: list[dict], pack=None) -> dict:
+    n = len(cases)
+    lengths: dict[str, list[int]] = {"chat": [], "email": []}
+    for c in cases:
+        if "lengths" in c:
+            lengths[c["channel"]].append(c["lengths"][c["channel"]])
+    return {
+        "cases": n,
+        "passed": sum(c["passed"] for c in cases),
+        "pass_rate": round(sum(c["passed"] for c in cases) / n, 4) if n else None,
+        "not_run": sum(1 for c in cases if "lengths" not in c),
+        "situation_accuracy": rate(cases, "situation"),
+        "steps_complete": rate(cases, "steps"),
+        "facts_referenced": rate(cases, "facts"),
+        "must_contain": rate(cases, "must_contain"),
+        "must_not_contain": rate(cases, "must_not_contain"),
+        "citations_verbatim": rate(cases, "citations"),
+        "tone_held": rate(cases, "tone"),
+        "chat_shorter": rate(cases, "chat_shorter"),
+        "chat_chars_mean": round(sum(lengths["chat"]) / len(lengths["chat"]), 1)
+        if lengths["chat"]
+        else None,
+        "email_chars_mean": round(sum(lengths["email"]) / len(lengths["email"]), 1)
+        if lengths["email"]
+        else None,
+    }
