@@ -304,29 +304,42 @@ def draft(
 
     ``situation`` forces one of the pack's situations instead of detecting it.
     """
-    if channel not in CHANNELS:
-        raise InputError(f"渠道只能是 {' 或 '.join(CHANNELS)}，而不是 {channel!r}。")
-    check_text(message, what="客户消息")
-    pack = load_pack()
-    if situation is not None and situation not in pack.situations:
-        raise InputError(f"未知的情况 {situation!r}：可用 {', '.join(pack.situations)}。")
     from .engines import resolve
 
+    _check(message, channel, situation)
     resolved = resolve(engine)  # InputError for an unknown engine, NotConfiguredError for llm
+    return draft_reply(message, channel, use_llm=resolved == "llm", situation=situation)
+
+
+def draft_reply(
+    message: str, channel: str, *, use_llm: bool, situation: str | None = None, **llm_options
+) -> DraftResult:
+    """The draft itself; ``llm_options`` go to the model call (the eval harness passes its
+    cache and replay settings here, where no endpoint need be configured)."""
+    _check(message, channel, situation)
+    pack = load_pack()
     facts = extract_facts(message)
     det = detect(message, facts_count=len(restated_facts(pack, facts)), pack=pack)
     if situation:
         det.situation = situation
     offline = _offline(message, channel, pack, facts, det, forced=bool(situation))
-    if resolved != "llm":
+    if not use_llm:
         return offline
     from .llm.drafting import draft_with_llm
 
     # The model's reply is validated, toned and cited there; on any failure it is the
     # offline draft with a warning saying why.
     return draft_with_llm(
-        message, channel, det.situation, facts, _passages(message, pack, det), offline
+        message, channel, det.situation, facts, _passages(message, pack, det), offline, **llm_options
     )
+
+
+def _check(message: str, channel: str, situation: str | None) -> None:
+    if channel not in CHANNELS:
+        raise InputError(f"渠道只能是 {' 或 '.join(CHANNELS)}，而不是 {channel!r}。")
+    check_text(message, what="客户消息")
+    if situation is not None and situation not in load_pack().situations:
+        raise InputError(f"未知的情况 {situation!r}：可用 {', '.join(load_pack().situations)}。")
 
 
 def _passages(message: str, pack: Pack, det: Detection) -> list:

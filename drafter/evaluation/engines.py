@@ -195,20 +195,10 @@ class LLMEngine:
 
 
 def draft_with_options(message: str, channel: str, **llm: Any) -> Any:
-    """What ``drafter.draft.draft(engine="llm")`` does, with the cache/replay options passed
-    to the model call (``draft()`` takes none, and insists on a configured endpoint)."""
-    from types import SimpleNamespace
+    """What ``draft(engine="llm")`` does, with the cache/replay options passed to the model."""
+    from ..draft import draft_reply
 
-    from .. import draft as drafting
-    from ..llm.drafting import draft_with_llm
-    from ..situations import load_pack
-
-    offline = drafting.draft(message, channel, engine="offline")  # checks the message too
-    facts = drafting.extract_facts(message)
-    passages = drafting._passages(
-        message, load_pack(), SimpleNamespace(situation=offline.situation)
-    )
-    return draft_with_llm(message, channel, offline.situation, facts, passages, offline, **llm)
+    return draft_reply(message, channel, use_llm=True, **llm)
 
 
 def _fingerprint(paths: list[Path]) -> str:
