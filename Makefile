@@ -20,19 +20,19 @@ install: $(STAMP)
 index: install
 	$(BIN)/drafter index
 
-# Starts the app when it exists; until then, a CLI search demo.
+# The app on http://127.0.0.1:7860 (HOST/PORT to change).
+HOST ?= 127.0.0.1
+PORT ?= 7860
 run: index
-	@if $(BIN)/drafter serve --help >/dev/null 2>&1; then \
-		$(BIN)/drafter serve; \
-	else \
-		$(BIN)/drafter search "客户很生气，一直在抱怨，应该先做什么？" -k 3; \
-	fi
+	$(BIN)/drafter serve --host $(HOST) --port $(PORT)
 
-# Browser tests need Debian's chromium (never a downloaded browser).
+# Browser tests need Debian's chromium (never a downloaded browser) and a CJK font.
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-		else echo "install Debian's chromium for the browser tests (apt-get install chromium)"; fi; }
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy"; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+		else echo "install Debian's chromium and fonts-wqy-microhei for the browser tests"; fi; \
+	fi
 
 test: install browser-deps
 	$(BIN)/python -m pytest -q

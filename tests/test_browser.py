@@ -1,0 +1,334 @@
+"""The app in a real browser: Playwright driving Debian's chromium, headless, offline.
+
+What a user sees is what counts: each test saves a screenshot under artifacts/ (git-ignored).
+Without /usr/bin/chromium the tests fail in CI (CI=true) and are skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from drafter import feedback
+from drafter.rewrite import rewrite
+from drafter.types import apply_changes
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+DRAFT = "你好，你的订单可能是明天到。你为什么不早点联系我们？一定是你搞错了！"
+EVIL = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+MESSAGE = "我的订单 2024052188 三天了还没发货，你们怎么回事？"
+TIMEOUT = 15_000  # ms: generous for slow CI machines; a working page answers in well under 1 s
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def own_feedback_store(tmp_path, monkeypatch):
+    """Each test its own feedback store, even when DRAFTER_HOME is the shared index home."""
+    monkeypatch.setenv("DRAFTER_FEEDBACK_DB", str(tmp_path / "feedback.db"))
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
+        return
+    message = (
+        "Debian's chromium is missing (/usr/bin/chromium): install it with "
+        "`apt-get install chromium` (make browser-deps); never `playwright install`."
+    )
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    _require_chromium()
+    from ui.app import build_app
+    from ui.server import launch
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("DRAFTER_AUTH", raising=False)
+        app = build_app()
+        _, url, _ = launch(app, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    yield url
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url, indexed):
+    """A fresh page (1440×900, zh-CN) whose every request off the loopback host is refused
+    and recorded: the page must render and work with no network."""
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    ctx.set_default_timeout(TIMEOUT)
+    host = urlparse(app_url).netloc
+    outside: list[str] = []
+
+    def gate(route):
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or urlparse(url).netloc == host:
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    ctx.route("**/*", gate)
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(app_url)
+    pg.wait_for_selector("#rw-draft textarea")
+    yield pg
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert not outside, f"the page tried to reach the network: {outside}"
+    assert not errors, f"JavaScript errors: {errors}"
+    ctx.close()
+
+
+def shot(pg, name: str, full: bool = True) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"), full_page=full)
+
+
+def run_rewrite(pg, text: str) -> None:
+    pg.fill("#rw-draft textarea", text)
+    pg.click("#rw-run")
+    pg.wait_for_selector("#rw-diff #dr-diff-body ins")
+
+
+def accept_boxes(pg):
+    return pg.locator('#rw-changes [role="gridcell"][data-col="0"] input[type="checkbox"]')
+
+
+def test_page_shows_the_four_tabs_offline(page):
+    tabs = page.get_by_role("tab")
+    assert [t.inner_text().strip() for t in tabs.all()] == ["改写", "起草", "知识库", "评测"]
+    assert page.title() == "回复助手"
+    # No model is configured: the LLM choice is shown disabled, with the reason.
+    llm = page.locator('#rw-engine label:has(input[value="llm"])')
+    assert llm.evaluate("e => getComputedStyle(e).pointerEvents") == "none"
+    assert "DRAFTER_LLM_MODEL" in page.inner_text("#rw-engine")
+    shot(page, "home", full=False)
+
+
+def test_rewrite_shows_diff_and_changes_and_rejecting_updates_the_final_text(page):
+    expected = rewrite(DRAFT)
+    run_rewrite(page, DRAFT)
+    assert page.input_value("#rw-rewritten textarea") == expected.rewritten
+    assert page.locator("#rw-diff #dr-diff-body del").count() == len(expected.changes)
+    boxes = accept_boxes(page)
+    assert boxes.count() == len(expected.changes)
+    assert all(boxes.nth(i).is_checked() for i in range(boxes.count()))
+    cells = page.locator('#rw-changes [role="gridcell"][data-col="2"]')
+    assert [cells.nth(i).inner_text().strip() for i in range(cells.count())] == [
+        c.rule for c in expected.changes
+    ]
+    assert "一定是你搞错了" in page.inner_text("#rw-flags")  # a flag with its suggestion
+    assert "建议" in page.inner_text("#rw-flags")
+    assert page.input_value("#rw-final textarea") == expected.rewritten
+
+    boxes.nth(0).click()  # reject the first change
+    kept = apply_changes(DRAFT, expected.changes[1:])
+    page.wait_for_function(
+        "t => document.querySelector('#rw-final textarea').value === t", arg=kept
+    )
+    assert page.locator("#rw-diff #dr-diff-body .dr-rejected").count() == 1
+    shot(page, "rewrite-rejected")
+
+    page.click("#rw-copy")
+    page.wait_for_selector("#rw-copy-status .dr-ok")
+    assert "拒绝 1 处" in page.inner_text("#rw-copy-status")
+    (row,) = feedback.rows()
+    assert row.final == kept and [d.accepted for d in row.decisions][:2] == [False, True]
+
+
+def test_script_and_onerror_in_a_draft_stay_inert(page):
+    run_rewrite(page, DRAFT + EVIL)
+    page.wait_for_selector("#rw-flags .dr-flag-item")
+    assert page.evaluate("window.__pwned") is None
+    for area in ("#rw-diff", "#rw-flags", "#rw-changes", "#rw-summary"):
+        assert page.locator(f"{area} img, {area} script").count() == 0
+    assert "onerror" in page.inner_text("#rw-diff")  # shown as text
+    shot(page, "rewrite-inert")
+
+
+def test_errors_are_shown_and_the_draft_is_kept(page, monkeypatch):
+    page.click("#rw-run")  # empty draft
+    page.wait_for_selector("#rw-status .dr-error")
+    assert "草稿是空的" in page.inner_text("#rw-status")
+    monkeypatch.setenv("DRAFTER_MAX_CHARS", "20")  # read by the in-process server per request
+    long_text = "你好" * 15
+    page.fill("#rw-draft textarea", long_text)
+    page.click("#rw-run")
+    page.wait_for_function(
+        "() => document.querySelector('#rw-status').innerText.includes('超过上限')"
+    )
+    assert page.input_value("#rw-draft textarea") == long_text
+    assert "Traceback" not in page.content()
+    shot(page, "rewrite-error", full=False)
+
+
+def test_draft_a_reply_then_send_it_to_the_rewrite_tab(page):
+    page.get_by_role("tab", name="起草").click()
+    page.fill("#dr-message textarea", MESSAGE)
+    page.locator("#dr-channel").get_by_text("邮件").click()
+    page.click("#dr-run")
+    page.wait_for_function("() => document.querySelector('#dr-reply textarea').value.length > 20")
+    reply = page.input_value("#dr-reply textarea")
+    assert "2024052188" in reply and "【" in reply
+    assert page.locator("#dr-citations li").count() >= 3
+    assert page.locator("#dr-placeholders .dr-ph").count() >= 1
+    shot(page, "draft")
+
+    edited = reply.replace("您好", "你好", 1)  # the agent edits the reply, then checks the tone
+    page.fill("#dr-reply textarea", edited)
+    page.click("#dr-send")
+    page.wait_for_function(
+        "t => document.querySelector('#rw-draft textarea').value === t", arg=edited
+    )
+    page.wait_for_selector("#rw-diff #dr-diff-body ins")
+    assert page.get_by_role("tab", name="改写").get_attribute("aria-selected") == "true"
+    assert page.input_value("#rw-rewritten textarea") == rewrite(edited).rewritten
+    assert "你好" not in page.input_value("#rw-rewritten textarea")
+    shot(page, "draft-sent-to-rewrite", full=False)
+
+
+def test_search_opens_the_manual_with_the_passage_highlighted(page):
+    page.get_by_role("tab", name="知识库").click()
+    page.fill("#kb-query textarea", "客户很生气，一直在抱怨，应该先做什么？")
+    page.click("#kb-search")
+    page.wait_for_selector("#kb-results .dr-hit")
+    assert page.locator("#kb-results .dr-hit").count() == 5
+    page.wait_for_selector("#kb-view mark#dr-passage")
+    assert page.locator("#kb-view mark#dr-passage").is_visible()
+    assert re.search(r"手册 \d+ 份", page.inner_text("#kb-index-status"))
+    shot(page, "knowledge")
+
+
+def test_a_citation_opens_in_the_knowledge_tab(page):
+    run_rewrite(page, DRAFT)
+    page.click("#rw-open-cite")
+    page.wait_for_selector("#kb-view mark#dr-passage")
+    assert page.get_by_role("tab", name="知识库").get_attribute("aria-selected") == "true"
+    quote = page.inner_text("#kb-view .dr-quote")
+    assert quote and quote in page.inner_text("#kb-view mark#dr-passage")
+
+
+def test_upload_shows_the_cleaned_preview(page, tmp_path):
+    manual = tmp_path / "refund.html"
+    manual.write_text(
+        "<html><head><title>退换货规范</title></head><body><nav>首页 | 登录 | 注册</nav>"
+        "<h1>退换货规范</h1><p>客户提出退货时，先确认订单号和购买日期，再说明退货的条件和时限。</p>"
+        "<p>退款一般在收到退货后三个工作日内原路退回，请如实告知客户所需的时间。</p>"
+        f"{EVIL}</body></html>",
+        encoding="utf-8",
+    )
+    page.get_by_role("tab", name="知识库").click()
+    page.click("#kb-upload-box button, #kb-upload-box .label-wrap", timeout=5000)
+    page.locator('#kb-files input[type="file"]').set_input_files(str(manual))
+    page.wait_for_function(
+        "() => document.querySelector('#kb-preview textarea').value.includes('原路退回')"
+    )
+    preview = page.input_value("#kb-preview textarea")
+    assert "<script" not in preview and "onerror" not in preview
+    assert page.evaluate("window.__pwned") is None
+    shot(page, "upload-preview")
+
+
+def test_eval_tab_runs_the_suite_and_shows_acceptance(page):
+    from ui.handlers import eval_available
+
+    r = rewrite(DRAFT)
+    feedback.record(DRAFT, r.rewritten, r.engine, r.changes, [True] * len(r.changes))
+    page.get_by_role("tab", name="评测").click()
+    page.click("#ev-refresh")
+    page.wait_for_function(
+        "() => document.querySelector('#ev-rates').innerText.includes('polite-pronoun')"
+    )
+    if eval_available():
+        page.click("#ev-run")
+        page.wait_for_selector("#ev-status .dr-ok", timeout=60_000)
+        assert "rewrite" in page.inner_text("#ev-summary")
+        assert page.locator("#ev-report").is_visible()
+        page.wait_for_selector("#ev-case .dr-case-head")
+        # A click on a row of the per-case table opens that case.
+        cell = page.locator('#ev-cases [role="gridcell"][data-row="3"][data-col="1"]')
+        case_id = cell.inner_text().strip()
+        cell.click()
+        page.wait_for_function(
+            "id => document.querySelector('#ev-case .dr-case-head').innerText.includes(id)",
+            arg=case_id,
+        )
+    shot(page, "eval")
+
+
+def test_login_page_when_auth_is_set(browser, indexed):
+    from ui.app import build_app
+    from ui.server import launch
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DRAFTER_AUTH", "agent:s3cret")
+        app = build_app()
+        _, url, _ = launch(app, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    ctx.set_default_timeout(TIMEOUT)
+    try:
+        page = ctx.new_page()
+        page.goto(url)
+        page.wait_for_selector("input[type=password]")
+        assert page.locator("#rw-draft").count() == 0  # nothing of the app before the login
+        page.get_by_label("用户名").fill("agent")
+        page.fill("input[type=password]", "wrong")
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_timeout(500)
+        assert page.locator("#rw-draft").count() == 0
+        page.get_by_label("用户名").fill("agent")
+        page.fill("input[type=password]", "s3cret")
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_selector("#rw-draft textarea")
+        run_rewrite(page, DRAFT)
+        shot(page, "after-login", full=False)
+    finally:
+        ctx.close()
+        app.close()
+
+
+@pytest.mark.parametrize(
+    "ci, outcome", [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_missing_chromium_fails_in_ci_and_skips_elsewhere(monkeypatch, tmp_path, ci, outcome):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="apt-get install chromium"):
+        _require_chromium()
