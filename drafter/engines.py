@@ -41,6 +41,6 @@ def rewrite(text: str, engine: str = "auto") -> RewriteResult:
         from .llm.rewriting import rewrite_with_llm
 
         return rewrite_with_llm(text)
-    from .rewrite import rewrite as offline_rewrite
+    from .rewriter import rewrite as offline_rewrite
 
     return offline_rewrite(text)

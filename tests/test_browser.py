@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pytest
 
 from drafter import feedback
-from drafter.rewrite import rewrite
+from drafter.rewriter import rewrite
 from drafter.types import apply_changes
 
 CHROMIUM = Path("/usr/bin/chromium")

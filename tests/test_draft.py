@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from drafter import corpus, situations
-from drafter import draft as draft_mod
-from drafter.draft import draft, extract_facts, placeholders_in, steps_present
+from drafter import replies as draft_mod
+from drafter.replies import draft, extract_facts, placeholders_in, steps_present
 from drafter.errors import InputError, NotConfiguredError, RulePackError
 from drafter.textio import has_chinese
 
@@ -164,7 +164,7 @@ def test_every_ground_of_the_pack_is_verbatim_in_its_manual():
 
 
 def test_every_placeholder_is_documented_and_no_phrase_breaks_the_tone_rules():
-    from drafter.rewrite import rewrite
+    from drafter.rewriter import rewrite
 
     pack = situations.load_pack()
     for p in pack.phrases.values():

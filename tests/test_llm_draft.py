@@ -7,7 +7,7 @@ import json
 import pytest
 from fake_openai import MODEL, delimited, error, ok
 
-from drafter import draft as drafting_api
+from drafter import replies as drafting_api
 from drafter.corpus import get_corpus
 from drafter.llm import drafting, prompts
 

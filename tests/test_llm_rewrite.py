@@ -14,7 +14,7 @@ from drafter.corpus import get_corpus
 from drafter.errors import NotConfiguredError
 from drafter.llm import call, prompts, rewriting
 from drafter.llm.validate import REWRITE_SCHEMA
-from drafter.rewrite import rewrite as offline_rewrite
+from drafter.rewriter import rewrite as offline_rewrite
 from drafter.types import RewriteResult, apply_changes
 
 DRAFT = ("你好，你的订单12345可能是物流延误了。你为什么不早点联系我们？退款¥199会在2024年5月20日前到账，"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from drafter.errors import InputError
 from drafter.facts import fact_spans
-from drafter.rewrite import rewrite
+from drafter.rewriter import rewrite
 from drafter.textio import has_chinese
 from drafter.types import apply_changes
 
@@ -140,7 +140,7 @@ def test_windowed_fact_search_finds_what_a_full_scan_finds(text):
 @given(st.lists(st.one_of(drafts(with_facts=True), any_text), min_size=1, max_size=4).map("".join))
 def test_searching_near_needs_finds_what_a_full_scan_finds(text):
     from drafter import rules
-    from drafter.rewrite import analyse
+    from drafter.rewriter import analyse
 
     if not text.strip():
         return

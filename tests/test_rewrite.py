@@ -10,7 +10,7 @@ import pytest
 from drafter import corpus, rules, settings
 from drafter.errors import InputError
 from drafter.facts import fact_spans
-from drafter.rewrite import check, findings, line_col, rewrite
+from drafter.rewriter import check, findings, line_col, rewrite
 from drafter.types import apply_changes
 
 DATASET = settings.evals_dir() / "datasets" / "rewrite.jsonl"

@@ -10,7 +10,7 @@ import pytest
 
 from drafter import corpus, rules, settings
 from drafter.errors import RulePackError
-from drafter.rewrite import analyse, rewrite
+from drafter.rewriter import analyse, rewrite
 from drafter.types import apply_changes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"

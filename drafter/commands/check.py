@@ -37,7 +37,7 @@ def underline(line: str, col: int, length: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..cli_io import print_json, read_input
-    from ..rewrite import findings, rewrite
+    from ..rewriter import findings, rewrite
 
     text = read_input(args.file, what="草稿")
     result = rewrite(text)

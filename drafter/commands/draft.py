@@ -45,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..cli_io import print_json, read_input
-    from ..draft import draft
+    from ..replies import draft
     from ..situations import load_pack
 
     message = read_input(args.file, what="客户消息")

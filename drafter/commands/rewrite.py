@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _engine(name: str) -> Callable[[str], object]:
     """The rewrite function for ``--engine``: the LLM engines plug in through drafter.engines."""
-    from ..rewrite import rewrite as offline
+    from ..rewriter import rewrite as offline
 
     if name == "offline":
         return offline
@@ -67,7 +67,7 @@ def _cite(citation) -> str:
 
 
 def _print_human(result) -> None:
-    from ..rewrite import line_col
+    from ..rewriter import line_col
 
     out = sys.stdout
     out.write(result.rewritten if result.rewritten.endswith("\n") else result.rewritten + "\n")

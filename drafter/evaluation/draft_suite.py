@@ -37,8 +37,8 @@ OTHER = {"chat": "email", "email": "chat"}
 
 
 def score_case(case: Case, result: Any, other: Any | None, corpus, rule_pack, pack) -> dict:
-    from ..draft import steps_present
-    from ..rewrite import analyse
+    from ..replies import steps_present
+    from ..rewriter import analyse
 
     reply = result.reply
     checks: dict[str, bool | None] = dict.fromkeys(CHECKS)

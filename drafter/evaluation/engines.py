@@ -54,12 +54,12 @@ class OfflineEngine:
     model: str | None = None
 
     def rewrite(self, text: str, key: str) -> Outcome:
-        from ..rewrite import rewrite
+        from ..rewriter import rewrite
 
         return _timed(lambda: rewrite(text))
 
     def draft(self, message: str, channel: str, key: str) -> Outcome:
-        from ..draft import draft
+        from ..replies import draft
 
         return _timed(lambda: draft(message, channel, engine="offline"))
 
@@ -196,7 +196,7 @@ class LLMEngine:
 
 def draft_with_options(message: str, channel: str, **llm: Any) -> Any:
     """What ``draft(engine="llm")`` does, with the cache/replay options passed to the model."""
-    from ..draft import draft_reply
+    from ..replies import draft_reply
 
     return draft_reply(message, channel, use_llm=True, **llm)
 

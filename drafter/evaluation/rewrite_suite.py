@@ -78,7 +78,7 @@ def _citation_dict(c) -> dict | None:
 def score_case(case: Case, result: Any, again: Any | None, corpus, pack) -> dict:
     """The checks of one case, given the engine's result and its result on its own output."""
     from ..facts import fact_spans
-    from ..rewrite import analyse
+    from ..rewriter import analyse
 
     text, output = case["text"], result.rewritten
     checks: dict[str, bool | None] = dict.fromkeys(CHECKS)

@@ -114,7 +114,7 @@ def draft_with_llm(message: str, channel: str, situation: str, facts: list,
                    cache: bool | None = None, cache_dir: Path | None = None,
                    replay: bool = False) -> Any:
     """A DraftResult drafted by the model and validated, else ``offline_result`` with a warning."""
-    from ..draft import placeholders_in, steps_present, tone_pass
+    from ..replies import placeholders_in, steps_present, tone_pass
 
     try:
         prompt = prompts.build(

@@ -37,7 +37,7 @@ class Prepared:
 
 
 def offline_rewrite(text: str) -> RewriteResult:
-    from ..rewrite import rewrite
+    from ..rewriter import rewrite
 
     return rewrite(text)
 

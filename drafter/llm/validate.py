@@ -154,7 +154,7 @@ def check_scope(original: str, candidate: str, facts: list[str]) -> float:
 def repair(candidate: str) -> RewriteResult:
     """The offline engine run on the model's rewrite: its changes are what the model left."""
     from .. import rules
-    from ..rewrite import analyse
+    from ..rewriter import analyse
 
     return analyse(candidate, rules.get_pack())
 

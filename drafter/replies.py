@@ -237,7 +237,7 @@ def placeholders_in(text: str) -> list[str]:
 
 def tone_pass(result: DraftResult) -> DraftResult:
     """The rewrite engine over the reply: changes applied and cited, flags warned."""
-    from .rewrite import rewrite
+    from .rewriter import rewrite
 
     checked = rewrite(result.reply)
     result.reply = checked.rewritten
