@@ -55,7 +55,7 @@ def model_reply(request: dict) -> dict:
     """The fake model: the offline engine's rewrite of the draft it was sent, as JSON."""
     from fake_openai import delimited
 
-    from drafter.rewrite import rewrite
+    from drafter.rewriter import rewrite
 
     text = delimited(request) or ""
     r = rewrite(text)
