@@ -10,7 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from drafter import engines, textio
-from drafter.draft import draft as draft_reply
+from drafter.replies import draft as draft_reply
 
 from .handlers import problem
 

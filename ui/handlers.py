@@ -204,7 +204,7 @@ def on_draft(message: str, channel: str, engine: str) -> tuple:
     t0 = time.perf_counter()
     try:
         textio.check_text(message, what="客户消息")
-        from drafter.draft import draft
+        from drafter.replies import draft
 
         result = draft(message, channel or "chat", engine or "auto")
     except Exception as err:  # noqa: BLE001
@@ -238,7 +238,7 @@ def situation_label(sid: str) -> str:
 
 
 def on_reply_edit(reply: str) -> str:
-    from drafter.draft import placeholders_in
+    from drafter.replies import placeholders_in
 
     return fmt.placeholders_html(placeholders_in(reply or ""))
 

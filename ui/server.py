@@ -70,9 +70,9 @@ def auth_from_env() -> list[tuple[str, str]] | None:
 
 def warm_up() -> None:
     """Load the rule pack, the tokenizer, the drafting pack and the index before the first user."""
-    from drafter.draft import draft
+    from drafter.replies import draft
     from drafter.retrieval import open_index
-    from drafter.rewrite import rewrite
+    from drafter.rewriter import rewrite
 
     from .app import SAMPLE_DRAFT, SAMPLE_MESSAGE
 
