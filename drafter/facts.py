@@ -176,6 +176,18 @@ _SELF_INTRO = re.compile(
 )
 
 
+def _word_bounds(text: str) -> tuple[set[int], set[str]]:
+    """Where jieba starts a word in ``text``, and the dictionary words it found there."""
+    from . import tokenize
+
+    starts, words = set(), set()
+    for word, start, _end in tokenize.tokenize_with_offsets(text):
+        starts.add(start)
+        if len(word) > 1 and tokenize.is_word(word):
+            words.add(word)
+    return starts, words
+
+
 def _honorific_names(text: str) -> list[FactSpan]:
     out = []
     for m in _HONORIFIC.finditer(text):
@@ -184,9 +196,17 @@ def _honorific_names(text: str) -> list[FactSpan]:
         while head > 0 and lo - head < 4 and "\u4e00" <= text[head - 1] <= "\u9fff":
             head -= 1
         candidate = _NAME_PREFIXES.sub("", text[head:lo])
-        # Keep the longest tail (at most 3 characters) that opens with a surname.
-        for k in range(min(3, len(candidate)), 0, -1):
+        if not candidate:
+            continue
+        starts, words = _word_bounds(candidate)
+        # Keep the longest tail (at most 3 characters) that opens with a surname, starts a
+        # word (上周安装师傅: 周 belongs to 上周) and is not itself a common word (安装师傅).
+        for k in range(min(4, len(candidate)), 0, -1):
             tail = candidate[-k:]
+            if k == 4 and tail[:2] not in _COMPOUND_SURNAMES:
+                continue  # four characters only for 欧阳娜娜-like names
+            if len(candidate) - k not in starts or (k > 1 and tail in words):
+                continue
             if tail[:2] in _COMPOUND_SURNAMES or tail[0] in _SURNAMES:
                 out.append(FactSpan("name", lo - k, m.end(), text[lo - k : m.end()]))
                 break

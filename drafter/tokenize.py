@@ -74,6 +74,11 @@ def cut(text: str) -> list[str]:
     return _get().lcut(text, HMM=True)
 
 
+def is_word(word: str) -> bool:
+    """True when ``word`` is in the dictionary (not a guess jieba made for unknown text)."""
+    return bool(_get().FREQ.get(word))
+
+
 def tokenize_with_offsets(text: str) -> list[tuple[str, int, int]]:
     """Tokens with their character offsets in ``text``."""
     return [(w, s, e) for w, s, e in _get().tokenize(text, mode="default", HMM=True)]
