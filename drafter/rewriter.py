@@ -14,9 +14,10 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 
-from . import rules as rulepack
+from . import rulepack
 from .facts import FactSpan, fact_spans
 from .rules import Pattern, Rule, RulePack
+from .s2t import S2T, T2S
 from .textio import check_text, has_chinese
 from .types import Change, Citation, Flag, RewriteResult, apply_changes
 
@@ -58,8 +59,8 @@ def customer_quotes(text: str) -> list[tuple[int, int]]:
 
 
 def _count_script(text: str) -> tuple[int, int]:
-    hant = sum(1 for ch in text if ch in rulepack.T2S)
-    hans = sum(1 for ch in text if ch in rulepack.S2T)
+    hant = sum(1 for ch in text if ch in T2S)
+    hans = sum(1 for ch in text if ch in S2T)
     return hant, hans
 
 

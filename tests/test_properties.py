@@ -139,10 +139,10 @@ def test_windowed_fact_search_finds_what_a_full_scan_finds(text):
 @PROPS
 @given(st.lists(st.one_of(drafts(with_facts=True), any_text), min_size=1, max_size=4).map("".join))
 def test_searching_near_needs_finds_what_a_full_scan_finds(text):
-    from drafter import rules
+    from drafter import rulepack
     from drafter.rewriter import analyse
 
     if not text.strip():
         return
-    pack = rules.get_pack()
+    pack = rulepack.get_pack()
     assert analyse(text, pack) == analyse(text, pack, windowed=False)

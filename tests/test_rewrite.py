@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from drafter import corpus, rules, settings
+from drafter import corpus, rulepack, settings
 from drafter.errors import InputError
 from drafter.facts import fact_spans
 from drafter.rewriter import check, findings, line_col, rewrite
@@ -65,7 +65,7 @@ def assert_contract(result) -> None:
 def test_dataset_schema_and_size():
     assert len(CASES) >= 80
     assert len(BY_ID) == len(CASES), "ids are unique"
-    pack_ids = {r.id for r in rules.get_pack().rules}
+    pack_ids = {r.id for r in rulepack.get_pack().rules}
     covered = set()
     for c in CASES:
         assert set(c) == FIELDS, c["id"]

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from drafter import corpus, rules, settings
+from drafter import corpus, rulepack, settings
 from drafter.errors import RulePackError
 from drafter.rewriter import analyse, rewrite
+from drafter.s2t import to_traditional
 from drafter.types import apply_changes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
@@ -52,7 +53,7 @@ def _fixture_cases(kind: str) -> list[tuple[str, str, str]]:
 
 
 def test_bundled_pack_loads_every_rule_file():
-    pack = rules.load_pack(BUNDLED)
+    pack = rulepack.load_pack(BUNDLED)
     files = sorted(p.stem for p in BUNDLED.glob("*.yaml"))
     assert sorted(r.id for r in pack.rules) == files
     assert len(pack.rules) >= 12
@@ -84,7 +85,7 @@ def test_should_fail_with_exact_findings(rule_id, line):
 
 @pytest.mark.parametrize("rule", [p.stem for p in sorted(BUNDLED.glob("*.yaml"))])
 def test_every_bundled_rule_is_grounded_in_a_verbatim_quote(rule):
-    pack = rules.get_pack()
+    pack = rulepack.get_pack()
     citation = pack.citation(rule)
     r = pack.by_id(rule)
     assert citation is not None, f"{rule}: quote not found in the manuals: {r.evidence.quote}"
@@ -95,7 +96,7 @@ def test_every_bundled_rule_is_grounded_in_a_verbatim_quote(rule):
 
 
 def test_ungrounded_rule_still_rewrites_with_null_citation_and_a_warning():
-    pack = rules.load_pack(FIXTURES / "ungrounded")
+    pack = rulepack.load_pack(FIXTURES / "ungrounded")
     assert pack.ungrounded() == ["ungrounded-rule"]
     for line in _lines(FIXTURES / "ungrounded" / "cases.txt"):
         text, (expected,) = _split(line)
@@ -107,7 +108,7 @@ def test_ungrounded_rule_still_rewrites_with_null_citation_and_a_warning():
 
 
 def test_no_corpus_means_ungrounded_not_broken():
-    pack = rules.load_pack(BUNDLED, locate=lambda quote, slug: None)
+    pack = rulepack.load_pack(BUNDLED, locate=lambda quote, slug: None)
     assert sorted(pack.ungrounded()) == sorted(r.id for r in pack.rules)
 
 
@@ -124,7 +125,7 @@ def _invalid_cases():
 @pytest.mark.parametrize("pack,problems", _invalid_cases())
 def test_invalid_pack_is_refused_naming_file_rule_and_problem(pack, problems):
     with pytest.raises(RulePackError) as err:
-        rules.load_pack(FIXTURES / "invalid" / pack, locate=lambda q, s: None)
+        rulepack.load_pack(FIXTURES / "invalid" / pack, locate=lambda q, s: None)
     message = str(err.value)
     for problem in problems:
         assert problem in message
@@ -139,9 +140,9 @@ def test_every_invalid_pack_has_an_expectation():
 
 def test_missing_rules_folder_is_a_rule_pack_error(tmp_path):
     with pytest.raises(RulePackError):
-        rules.load_pack(tmp_path / "nowhere")
+        rulepack.load_pack(tmp_path / "nowhere")
     with pytest.raises(RulePackError):
-        rules.load_pack(tmp_path)  # a folder without rules
+        rulepack.load_pack(tmp_path)  # a folder without rules
 
 
 # --------------------------------------------------------------------------- a team's own rule
@@ -159,7 +160,7 @@ def knowledge_with_extra_rule(tmp_path, monkeypatch) -> Path:
 
 
 def test_a_team_adds_a_rule_with_one_yaml_file(knowledge_with_extra_rule):
-    pack = rules.get_pack()
+    pack = rulepack.get_pack()
     assert "no-qin" in [r.id for r in pack.rules]
     assert pack.citation("no-qin") is not None
     for line in _lines(FIXTURES / "extra" / "cases.txt"):
@@ -168,14 +169,14 @@ def test_a_team_adds_a_rule_with_one_yaml_file(knowledge_with_extra_rule):
 
 
 def test_pack_is_cached_and_reloaded_when_a_rule_changes(knowledge_with_extra_rule, monkeypatch):
-    first = rules.get_pack()
-    assert rules.get_pack() is first
-    monkeypatch.setattr(rules, "RECHECK_SECONDS", 0.0)  # look at the files on every call
-    assert rules.get_pack() is first
+    first = rulepack.get_pack()
+    assert rulepack.get_pack() is first
+    monkeypatch.setattr(rulepack, "RECHECK_SECONDS", 0.0)  # look at the files on every call
+    assert rulepack.get_pack() is first
     path = knowledge_with_extra_rule / "rules" / "no-qin.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("您好", "您"), encoding="utf-8")
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10_000_000))
-    second = rules.get_pack()
+    second = rulepack.get_pack()
     assert second is not first
     line = _lines(FIXTURES / "extra" / "cases.txt")[0]
     text, (expected,) = _split(line)
@@ -187,4 +188,4 @@ def test_pack_is_cached_and_reloaded_when_a_rule_changes(knowledge_with_extra_ru
 @pytest.mark.parametrize("line", _lines(FIXTURES / "script.txt"))
 def test_replacements_keep_the_script_of_what_they_replace(line):
     simplified, (traditional,) = _split(line)
-    assert rules.to_traditional(simplified) == traditional
+    assert to_traditional(simplified) == traditional

@@ -77,7 +77,7 @@ def _flat(rows: Iterable[Mapping[str, Any]]) -> Iterable[tuple[str, dict]]:
 def cases_from_feedback(rows: Iterable[Mapping[str, Any]], rule_pack=None) -> list[dict]:
     """One rewrite case per distinct draft, in order of first appearance, each validated."""
     if rule_pack is None:
-        from ..rules import get_pack
+        from ..rulepack import get_pack
 
         rule_pack = get_pack()
     kinds = {r.id: ("change" if r.rewrites else "flag") for r in rule_pack.rules}

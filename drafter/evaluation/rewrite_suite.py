@@ -193,7 +193,7 @@ def _detail(result: Any) -> dict:
 def run(dataset: Dataset, engine, progress=None) -> dict:
     """Every case through ``engine`` (runner.Engine); per-case results, figures and timings."""
     from ..corpus import get_corpus
-    from ..rules import get_pack
+    from ..rulepack import get_pack
 
     corpus, pack = get_corpus(), get_pack()
     cases, timings = [], {}

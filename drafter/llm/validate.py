@@ -153,10 +153,10 @@ def check_scope(original: str, candidate: str, facts: list[str]) -> float:
 # -- (2) leftovers ---------------------------------------------------------------------
 def repair(candidate: str) -> RewriteResult:
     """The offline engine run on the model's rewrite: its changes are what the model left."""
-    from .. import rules
+    from .. import rulepack
     from ..rewriter import analyse
 
-    return analyse(candidate, rules.get_pack())
+    return analyse(candidate, rulepack.get_pack())
 
 
 # -- (4) citations ---------------------------------------------------------------------
@@ -242,9 +242,9 @@ class Built:
 def build_changes(original: str, edits: list[Edit], hints: list[Hint],
                   offline_hints: list[Hint]) -> Built:
     """The aligned ``edits`` of ``original`` as changes, labelled from the hints and cited."""
-    from .. import rules
+    from .. import rulepack
 
-    pack = rules.get_pack()
+    pack = rulepack.get_pack()
     pack_rules = {r.id for r in pack.rules}
     corpus = get_corpus()
     model_index, offline_index = HintIndex(original, hints), HintIndex(original, offline_hints)
