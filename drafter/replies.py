@@ -3,7 +3,7 @@
 The offline composer (the default) follows the manuals' complaint-handling steps: greeting,
 apology, restating the facts and the feeling, the next step with the manuals' time limits,
 thanks, the closing question. Its phrases, cue words and grounding quotes are data
-(knowledge/drafting.yaml, see drafter/situations.py); every phrase used is cited with a quote
+(knowledge/drafting.yaml, see drafter/drafting_pack.py); every phrase used is cited with a quote
 verbatim in the manuals. What it cannot know is a 【placeholder】 the agent fills in.
 Every reply then goes through the rewrite engine (the tone pass).
 
@@ -20,8 +20,9 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from . import settings
+from .drafting_pack import CHANNELS, Pack, Phrase, Variant, load_pack
 from .errors import InputError
-from .situations import CHANNELS, Detection, Pack, Phrase, Variant, detect, load_pack
+from .situations import Detection, detect
 from .textio import check_text, has_chinese
 from .types import Citation, Usage
 

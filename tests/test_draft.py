@@ -10,7 +10,7 @@ import conftest_llm
 import pytest
 import yaml
 
-from drafter import corpus, situations
+from drafter import corpus, drafting_pack, situations
 from drafter import replies as draft_mod
 from drafter.replies import draft, extract_facts, placeholders_in, steps_present
 from drafter.errors import InputError, NotConfiguredError, RulePackError
@@ -56,7 +56,7 @@ def fixture_text(name: str) -> str:
 
 
 def test_dataset_schema_and_coverage():
-    pack = situations.load_pack()
+    pack = drafting_pack.load_pack()
     ids = [c["id"] for c in CASES]
     assert len(CASES) >= 40 and len(set(ids)) == len(ids)
     for c in CASES:
@@ -113,7 +113,7 @@ def test_chat_is_always_shorter_than_email():
 def test_email_has_salutation_paragraphs_and_configurable_sign_off(monkeypatch):
     monkeypatch.setenv("DRAFTER_TEAM_NAME", "Team-X")
     monkeypatch.setenv("DRAFTER_SIGNATURE", "Tel 400-000-0000")
-    pack = situations.load_pack()
+    pack = drafting_pack.load_pack()
     message = fixture_text("abuse_only").replace("\n", "")  # any message: the frame is the same
     for msg in (message, (FIXTURES / "complaint.txt").read_text(encoding="utf-8")):
         email = draft(msg, channel="email", engine="offline").reply
@@ -154,7 +154,7 @@ def test_json_contract():
 
 
 def test_every_ground_of_the_pack_is_verbatim_in_its_manual():
-    pack = situations.load_pack()
+    pack = drafting_pack.load_pack()
     grounds = [s.manual for s in pack.situations.values()] + list(pack.time_grounds)
     grounds += [g for p in pack.phrases.values() for v in p.variants for g in v.grounds]
     for g in grounds:
@@ -166,7 +166,7 @@ def test_every_ground_of_the_pack_is_verbatim_in_its_manual():
 def test_every_placeholder_is_documented_and_no_phrase_breaks_the_tone_rules():
     from drafter.rewriter import rewrite
 
-    pack = situations.load_pack()
+    pack = drafting_pack.load_pack()
     for p in pack.phrases.values():
         for v in p.variants:
             for channel, text in v.texts.items():
@@ -201,7 +201,7 @@ def _write_pack(tmp_path: Path, mutate) -> Path:
 def test_a_broken_pack_is_refused_naming_file_and_key(tmp_path, mutate, where):
     path = _write_pack(tmp_path, mutate)
     with pytest.raises(RulePackError) as err:
-        situations.load_pack(path)
+        drafting_pack.load_pack(path)
     assert str(path) in str(err.value) and where in str(err.value)
 
 
@@ -292,7 +292,7 @@ def test_english_message_gets_a_chinese_reply_and_a_warning():
 def test_abuse_only_gets_the_standard_line_and_never_an_echo():
     case = SPECIAL["abuse_only"]
     message = fixture_text("abuse_only")
-    pack = situations.load_pack()
+    pack = drafting_pack.load_pack()
     standard = pack.phrases["harassment_line"].variants[0].texts
     for channel in ("chat", "email"):
         result = draft(message, channel=channel)
@@ -339,7 +339,7 @@ def test_with_a_model_the_llm_drafts_from_the_situation_passages(fake_llm):
 
     msg = (FIXTURES / "complaint.txt").read_text(encoding="utf-8")
     offline = draft(msg, engine="offline")
-    heading = situations.load_pack().situation(offline.situation).manual
+    heading = drafting_pack.load_pack().situation(offline.situation).manual
     own = corpus.locate(heading.quote, heading.slug)
     fake_llm.push(
         ok(

@@ -229,7 +229,7 @@ def on_draft(message: str, channel: str, engine: str) -> tuple:
 
 
 def situation_label(sid: str) -> str:
-    from drafter.situations import load_pack
+    from drafter.drafting_pack import load_pack
 
     try:
         return f"{load_pack().situation(sid).label}（{sid}）"

@@ -45,8 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..cli_io import print_json, read_input
+    from ..drafting_pack import load_pack
     from ..replies import draft
-    from ..situations import load_pack
 
     message = read_input(args.file, what="客户消息")
     result = draft(message, channel=args.channel, engine=args.engine, situation=args.situation)

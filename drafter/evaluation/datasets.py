@@ -329,11 +329,11 @@ def load(kind: str, files: list[Path] | None = None, *, directory: Path | None =
     """Load ``kind`` with the checks against the current rule and drafting packs."""
     extra = None
     if kind == "rewrite":
-        from ..rules import get_pack
+        from ..rulepack import get_pack
 
         extra = rewrite_checks(r.id for r in get_pack().rules)
     elif kind == "draft":
-        from ..situations import load_pack
+        from ..drafting_pack import load_pack
 
         pack = load_pack()
         extra = draft_checks(pack.steps, pack.situations)

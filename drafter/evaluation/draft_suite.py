@@ -129,8 +129,8 @@ def _detail(result: Any) -> dict:
 def run(dataset: Dataset, engine, progress=None) -> dict:
     """Every case through ``engine`` (runner.Engine); per-case results, figures and timings."""
     from ..corpus import get_corpus
-    from ..rules import get_pack
-    from ..situations import load_pack
+    from ..drafting_pack import load_pack
+    from ..rulepack import get_pack
 
     corpus, rule_pack, pack = get_corpus(), get_pack(), load_pack()
     cases, timings = [], {}
