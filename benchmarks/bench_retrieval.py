@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
 
 
 def fresh_home() -> None:
@@ -126,9 +126,9 @@ def bench_cold_start(runs: int = 5) -> None:
         subprocess.run(drafter + ["search", "客户很生气怎么办", "-k", "3"], env=env, capture_output=True, check=True)
         times.append(time.perf_counter() - t)
     imports = subprocess.run(
-        [sys.executable, "-c", "import sys; import drafter.cli, drafter.retrieval; "
-         "print(sorted(m for m in ('gradio','langchain_core','langchain_openai') if m in sys.modules))"],
-        env=env, capture_output=True, text=True,
+        [sys.executable, "-c", ("import sys; import drafter.cli, drafter.retrieval; "
+         "print(sorted(m for m in ('gradio','langchain_core','langchain_openai') if m in sys.modules))")],
+        env=env, capture_output=True, text=True, check=True,
     ).stdout.strip()
     print(f"`drafter search` cold start: median {statistics.median(times):.2f} s, max {max(times):.2f} s "
           f"(target <= 1.5 s); heavy modules imported on that path: {imports}")

@@ -9,7 +9,7 @@ The public API, imported on first use so that `import drafter` stays cheap:
 
 from __future__ import annotations
 
-__all__ = ["rewrite", "draft", "search"]
+__all__ = ["draft", "rewrite", "search"]
 
 _API = {
     "rewrite": ("drafter.engines", "rewrite"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 CHUNKER_VERSION = "1"
 MAX_TOKENS = 160
@@ -61,7 +62,7 @@ def sentence_spans(text: str) -> list[Span]:
             cuts.add(i)
     bounds = sorted(cuts)
     spans = []
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in pairwise(bounds):
         while a < b and text[a].isspace():
             a += 1
         e = b

@@ -7,6 +7,7 @@ failed or interrupted build leaves the previous index working.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -238,10 +239,8 @@ def _remove_stale_builds(keep: str, old: dict | None) -> None:
         if d.name != keep and d.is_dir():
             shutil.rmtree(d, ignore_errors=True)
     if old and old.get("server") and old["server"] == settings.get("DRAFTER_CHROMA_URL"):
-        try:
+        with contextlib.suppress(Exception):  # a leftover collection on the server is harmless
             chroma_client(None).delete_collection(old["collection"])
-        except Exception:  # noqa: BLE001 - a leftover collection on the server is harmless
-            pass
 
 
 def status() -> dict:

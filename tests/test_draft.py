@@ -12,8 +12,8 @@ import yaml
 
 from drafter import corpus, drafting_pack, situations
 from drafter import replies as draft_mod
-from drafter.replies import draft, extract_facts, placeholders_in, steps_present
 from drafter.errors import InputError, NotConfiguredError, RulePackError
+from drafter.replies import draft, extract_facts, placeholders_in, steps_present
 from drafter.textio import has_chinese
 
 REPO = Path(__file__).resolve().parents[1]

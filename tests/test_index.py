@@ -55,7 +55,7 @@ def test_only_changed_manuals_are_re_embedded(tmp_path, monkeypatch):
     manuals_dir = _copy_manuals(tmp_path, monkeypatch)
     first = index_mod.build_index()
     assert first.built and first.embedded == first.passages
-    target = sorted(manuals_dir.glob("*.md"))[0]
+    target = min(manuals_dir.glob("*.md"))
     target.write_text(target.read_text(encoding="utf-8") + "\n新增的一段：客户来电时先报工号。\n", encoding="utf-8")
     second = index_mod.build_index()
     changed = [p for p in Corpus(load_manuals()).passages if p.slug == target.stem]
@@ -124,9 +124,8 @@ def test_an_index_from_another_chromadb_version_is_rebuilt():
 def test_a_second_writer_is_refused_while_one_builds():
     from filelock import FileLock
 
-    with FileLock(str(index_mod.index_root() / ".lock")):
-        with pytest.raises(IndexBusyError):
-            index_mod.build_index()
+    with FileLock(str(index_mod.index_root() / ".lock")), pytest.raises(IndexBusyError):
+        index_mod.build_index()
 
 
 def test_empty_manuals_folder_is_refused(tmp_path, monkeypatch):

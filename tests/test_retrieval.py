@@ -40,7 +40,7 @@ def run_cli(*args: str, home: Path, stdin: str | None = None) -> subprocess.Comp
     env = {**os.environ, "DRAFTER_HOME": str(home)}
     return subprocess.run(
         [sys.executable, "-m", "drafter.cli", *args], input=stdin, capture_output=True,
-        text=True, encoding="utf-8", env=env, timeout=120,
+        text=True, encoding="utf-8", env=env, timeout=120, check=False,
     )
 
 
