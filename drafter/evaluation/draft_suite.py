@@ -17,11 +17,11 @@ Checks of one case (``None`` = does not apply; a case passes when none fails):
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
+from . import rows
 from .datasets import Case, Dataset
-from .rewrite_suite import _add, must_contain, rate
+from .rewrite_suite import must_contain, rate
 
 CHECKS = (
     "situation",
@@ -141,7 +141,7 @@ def run(dataset: Dataset, engine, progress=None) -> dict:
         row: dict[str, Any] = {
             "id": case.id,
             "tags": case.tags,
-            "where": f"{Path(case.file).name}:{case.line}",
+            "where": rows.where(case),
             "channel": channel,
             "text": case["message"],
             "situation": case["situation"],
@@ -149,26 +149,15 @@ def run(dataset: Dataset, engine, progress=None) -> dict:
         }
         usage = out.usage()
         if out.result is None:
-            row.update(
-                status=out.status,
-                passed=False,
-                note=out.note,
-                failures=[f"{out.status}: {out.note}"],
-                checks=dict.fromkeys(CHECKS),
-            )
+            row.update(rows.unscored(out, CHECKS))
         else:
             other_channel = OTHER[channel]
             other = engine.draft(
                 case["message"], other_channel, key=f"draft/{case.id}#{other_channel}"
             )
-            usage = _add(usage, other.usage())
-            scored = score_case(case, out.result, other.result, corpus, rule_pack, pack)
-            if other.result is None:
-                scored["failures"].append(f"chat_shorter: {other.status}: {other.note}")
-                scored["checks"]["chat_shorter"] = False
-                scored["passed"] = False
-            status = out.status if out.status != "ok" else ("pass" if scored["passed"] else "fail")
-            row.update(status=status, note=out.note, **scored, **_detail(out.result))
+            usage = rows.add_usage(usage, other.usage())
+            figures = score_case(case, out.result, other.result, corpus, rule_pack, pack)
+            row.update(rows.scored(out, figures, other, "chat_shorter"), **_detail(out.result))
         if usage:
             row["usage"] = usage
         cases.append(row)

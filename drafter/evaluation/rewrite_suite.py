@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from . import rows
 from . import textcompare as tc
 from .datasets import Case, Dataset
 
@@ -203,19 +204,13 @@ def run(dataset: Dataset, engine, progress=None) -> dict:
         row: dict[str, Any] = {
             "id": case.id,
             "tags": case.tags,
-            "where": _where(case),
+            "where": rows.where(case),
             "text": case["text"],
             "expected": case["expected"],
         }
         usage = out.usage()
         if out.result is None:
-            row.update(
-                status=out.status,
-                passed=False,
-                note=out.note,
-                failures=[f"{out.status}: {out.note}"],
-                checks=dict.fromkeys(CHECKS),
-            )
+            row.update(rows.unscored(out, CHECKS))
         else:
             again = (
                 engine.rewrite(out.result.rewritten, key=f"rewrite/{case.id}#again")
@@ -223,14 +218,9 @@ def run(dataset: Dataset, engine, progress=None) -> dict:
                 else None
             )
             if again is not None:
-                usage = _add(usage, again.usage())
-            scored = score_case(case, out.result, again.result if again else None, corpus, pack)
-            if again is not None and again.result is None:
-                scored["failures"].append(f"idempotent: {again.status}: {again.note}")
-                scored["checks"]["idempotent"] = False
-                scored["passed"] = False
-            status = out.status if out.status != "ok" else ("pass" if scored["passed"] else "fail")
-            row.update(status=status, note=out.note, **scored, **_detail(out.result))
+                usage = rows.add_usage(usage, again.usage())
+            figures = score_case(case, out.result, again.result if again else None, corpus, pack)
+            row.update(rows.scored(out, figures, again, "idempotent"), **_detail(out.result))
         if usage:
             row["usage"] = usage
         cases.append(row)
@@ -242,24 +232,6 @@ def run(dataset: Dataset, engine, progress=None) -> dict:
         "per_tag": per_tag(cases),
         "cases": cases,
         "timings": timings,
-    }
-
-
-def _where(case: Case) -> str:
-    from pathlib import Path
-
-    return f"{Path(case.file).name}:{case.line}"
-
-
-def _add(a: dict, b: dict) -> dict:
-    """Usage of two calls together ({} for engines without tokens)."""
-    if not a or not b:
-        return dict(a or b)
-    costs = (a.get("cost"), b.get("cost"))
-    return {
-        "prompt_tokens": a["prompt_tokens"] + b["prompt_tokens"],
-        "completion_tokens": a["completion_tokens"] + b["completion_tokens"],
-        "cost": round(costs[0] + costs[1], 8) if None not in costs else None,
     }
 
 
