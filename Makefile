@@ -35,14 +35,14 @@ browser-deps:
 	fi
 
 test: install browser-deps
-	$(BIN)/ruff check drafter ui tests benchmarks evals
+	$(BIN)/ruff check drafter tests benchmarks evals
 	$(BIN)/python -m pytest -q
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 lint: install
-	$(BIN)/ruff check drafter ui tests benchmarks evals
+	$(BIN)/ruff check drafter tests benchmarks evals
 
 clean:
 	rm -rf $(VENV) .drafter

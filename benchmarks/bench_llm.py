@@ -55,7 +55,7 @@ def model_reply(request: dict) -> dict:
     """The fake model: the offline engine's rewrite of the draft it was sent, as JSON."""
     from fake_openai import delimited
 
-    from drafter.rewriter import rewrite
+    from drafter.rules.engine import rewrite
 
     text = delimited(request) or ""
     r = rewrite(text)
@@ -89,7 +89,7 @@ def fake_server() -> Iterator[str]:
 
 
 def bench_client(client: str, texts: list[str], runs: int) -> None:
-    from drafter.llm import rewriting
+    from drafter.engines.llm import rewriting
 
     with fake_server() as url:
         os.environ.update(OPENAI_BASE_URL=url, OPENAI_API_KEY="bench",
@@ -109,8 +109,8 @@ def bench_client(client: str, texts: list[str], runs: int) -> None:
             model.append(r.usage.latency_ms if r.usage else 0.0)
             overhead.append(elapsed - model[-1])
         # Where the overhead goes: preparing (offline pass, retrieval, prompt) and validating.
-        from drafter.llm import call
-        from drafter.llm.validate import REWRITE_SCHEMA
+        from drafter.engines.llm import call
+        from drafter.engines.llm.validate import REWRITE_SCHEMA
 
         for i in range(min(runs, 100)):
             text = texts[i % len(texts)]
@@ -135,8 +135,8 @@ def bench_client(client: str, texts: list[str], runs: int) -> None:
 
 
 def bench_prompt(texts: list[str]) -> None:
-    from drafter.chunking import count_tokens
-    from drafter.llm import rewriting
+    from drafter.engines.llm import rewriting
+    from drafter.retrieval.chunking import count_tokens
 
     draft = draft_of_300(texts)
     prep = rewriting.prepare(draft)

@@ -29,7 +29,7 @@ def pct(values: list[float], q: float) -> float:
 
 def fresh_home() -> None:
     os.environ["DRAFTER_HOME"] = tempfile.mkdtemp(prefix="drafter-bench-")
-    from drafter import retrieval
+    from drafter.retrieval import hybrid as retrieval
 
     retrieval._open = None
 
@@ -40,7 +40,7 @@ def queries() -> list[str]:
 
 
 def time_queries(n: int) -> tuple[float, float]:
-    from drafter import retrieval
+    from drafter.retrieval import hybrid as retrieval
 
     qs = queries()
     retrieval.search(qs[0], k=5)  # warm: open the index
@@ -53,7 +53,7 @@ def time_queries(n: int) -> tuple[float, float]:
 
 
 def bench_corpus(n_queries: int) -> None:
-    from drafter.index import build_index
+    from drafter.retrieval.index import build_index
 
     fresh_home()
     t = time.perf_counter()
@@ -66,7 +66,7 @@ def bench_corpus(n_queries: int) -> None:
 
 def synthetic_manuals(target_passages: int, directory: Path) -> None:
     """Manuals of recombined sentences of the real corpus, sized to about the target passages."""
-    from drafter.corpus import load_manuals
+    from drafter.knowledge.corpus import load_manuals
 
     sentences = []
     for m in load_manuals(REPO / "knowledge" / "manuals"):
@@ -95,7 +95,7 @@ def synthetic_manuals(target_passages: int, directory: Path) -> None:
 
 
 def bench_synthetic(size: int, n_queries: int) -> None:
-    from drafter.index import build_index
+    from drafter.retrieval.index import build_index
 
     fresh_home()
     knowledge = Path(os.environ["DRAFTER_HOME"]) / "knowledge"
@@ -117,7 +117,7 @@ def bench_cold_start(runs: int = 5) -> None:
     env = {**os.environ}
     env.pop("DRAFTER_KNOWLEDGE", None)
     env["DRAFTER_HOME"] = tempfile.mkdtemp(prefix="drafter-cold-")
-    drafter = [sys.executable, "-m", "drafter.cli"]
+    drafter = [sys.executable, "-m", "drafter.cli.main"]
     subprocess.run(drafter + ["index"], env=env, capture_output=True, check=True)
     subprocess.run(drafter + ["search", "道歉"], env=env, capture_output=True, check=True)  # caches
     times = []
@@ -126,7 +126,7 @@ def bench_cold_start(runs: int = 5) -> None:
         subprocess.run(drafter + ["search", "客户很生气怎么办", "-k", "3"], env=env, capture_output=True, check=True)
         times.append(time.perf_counter() - t)
     imports = subprocess.run(
-        [sys.executable, "-c", ("import sys; import drafter.cli, drafter.retrieval; "
+        [sys.executable, "-c", ("import sys; import drafter.cli.main, drafter.retrieval.hybrid; "
          "print(sorted(m for m in ('gradio','langchain_core','langchain_openai') if m in sys.modules))")],
         env=env, capture_output=True, text=True, check=True,
     ).stdout.strip()

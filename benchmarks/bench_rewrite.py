@@ -60,7 +60,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def bench_in_process(n_short: int, n_long: int) -> dict:
-    from drafter.rewriter import rewrite
+    from drafter.rules.engine import rewrite
 
     rng = random.Random(7)
     pieces = [t for t in _texts() if any("\u4e00" <= ch <= "\u9fff" for ch in t)]
@@ -160,7 +160,7 @@ def bench_cold_start(runs: int) -> dict:
             [str(py), "-c", jieba_code], capture_output=True, env=env, cwd=str(REPO), check=False
         )
         modules_code = (
-            "import sys, io; from drafter.cli import main; "
+            "import sys, io; from drafter.cli.main import main; "
             "sys.stdin = io.TextIOWrapper(io.BytesIO(sys.argv[1].encode())); "
             "sys.stdout = io.StringIO(); main(['rewrite', '-']); sys.stdout = sys.__stdout__; "
             f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({list(HEAVY)!r})))"

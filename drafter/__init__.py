@@ -12,9 +12,9 @@ from __future__ import annotations
 __all__ = ["draft", "rewrite", "search"]
 
 _API = {
-    "rewrite": ("drafter.engines", "rewrite"),
-    "draft": ("drafter.replies", "draft"),
-    "search": ("drafter.retrieval", "search"),
+    "rewrite": ("drafter.engines.registry", "rewrite"),
+    "draft": ("drafter.drafting.composer", "draft"),
+    "search": ("drafter.retrieval.hybrid", "search"),
 }
 
 

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import settings
-from .errors import InputError
-from .types import Change, apply_changes
+from drafter import settings
+from drafter.errors import InputError
+from drafter.types import Change, apply_changes
 
 BUSY_TIMEOUT_S = 10.0
 SCHEMA_VERSION = 1

@@ -81,6 +81,10 @@ def _data_root(name: str) -> Path:
     return _PACKAGE / "_data" / name
 
 
+def bundled_knowledge_dir() -> Path:
+    return _data_root("knowledge")
+
+
 def knowledge_dir() -> Path:
     custom = get("DRAFTER_KNOWLEDGE")
     return Path(custom).expanduser() if custom else _data_root("knowledge")

@@ -30,7 +30,7 @@ def shared_index_home(tmp_path_factory) -> Path:
     old = os.environ.get("DRAFTER_HOME")
     os.environ["DRAFTER_HOME"] = str(home)
     try:
-        from drafter.index import build_index
+        from drafter.retrieval.index import build_index
 
         build_index()
     finally:

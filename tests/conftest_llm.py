@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from fake_openai import MODEL, FakeOpenAI
 
-from drafter.llm import call
+from drafter.engines.llm import call
 
 TIMEOUT = "2"  # seconds in all per engine call: keeps the fault tests fast
 

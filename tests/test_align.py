@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drafter.llm.align import align, similarity
-from drafter.llm.validate import map_flags
+from drafter.engines.llm.align import align, similarity
+from drafter.engines.llm.validate import map_flags
 from drafter.types import Change, Flag, apply_changes
 
 CASES = [

@@ -17,7 +17,7 @@ import pytest
 from gradio_client import Client
 
 from drafter import feedback, settings
-from drafter.corpus import get_corpus
+from drafter.knowledge.corpus import get_corpus
 from drafter.types import apply_changes
 
 DRAFT = "你好，你的订单可能是明天到。你为什么不早点联系我们？"
@@ -42,8 +42,8 @@ def free_port() -> int:
 
 def start(*, auth: str | None = None, mcp: bool = False):
     """build_app() + launch() as `drafter serve` does, on a free loopback port."""
-    from ui.app import build_app
-    from ui.server import launch
+    from drafter.web.app import build_app
+    from drafter.web.server import launch
 
     with pytest.MonkeyPatch.context() as mp:
         if auth is None:
@@ -162,7 +162,7 @@ def test_length_is_checked(client, monkeypatch):
 
 
 def test_server_settings(served):
-    from ui.server import MAX_FILE_SIZE
+    from drafter.web.server import MAX_FILE_SIZE
 
     app, server = served
     assert app.share is False and app.enable_monitoring is False and app.analytics_enabled is False
@@ -181,7 +181,7 @@ def test_server_settings(served):
 
 
 def test_upload_size_is_limited(server):
-    from ui.server import MAX_FILE_SIZE
+    from drafter.web.server import MAX_FILE_SIZE
 
     big = b"a" * (MAX_FILE_SIZE + 1)
     r = httpx.post(
@@ -223,7 +223,7 @@ def test_login_covers_every_route(auth_server, indexed):
 @pytest.mark.parametrize("value", ["nopassword", "user:", ":pw", "a:b,,"])
 def test_malformed_auth_setting_is_refused(monkeypatch, value):
     from drafter.errors import DrafterError
-    from ui.server import auth_from_env
+    from drafter.web.server import auth_from_env
 
     monkeypatch.setenv("DRAFTER_AUTH", value)
     with pytest.raises(DrafterError, match="DRAFTER_AUTH"):
@@ -279,7 +279,7 @@ def _quiet(gen_or_value):
 
 
 def test_rewrite_handler_then_reject_a_change_then_copy_records_feedback(indexed):
-    from ui import handlers as h
+    from drafter.web import handlers as h
 
     (out,) = _quiet(h.on_rewrite(DRAFT, "auto"))
     rewritten, diff, rows, final, _flags, summary, _cites, judged, status = out
@@ -300,7 +300,7 @@ def test_rewrite_handler_then_reject_a_change_then_copy_records_feedback(indexed
 
 @pytest.mark.parametrize("shape", ["list", "strings", "dict", "pandas"])
 def test_accept_column_in_any_shape_gradio_hands_back(shape):
-    from ui.handlers import accepted_from
+    from drafter.web.handlers import accepted_from
 
     rows = [[True, 1], [False, 2], [True, 3]]
     if shape == "strings":
@@ -315,7 +315,7 @@ def test_accept_column_in_any_shape_gradio_hands_back(shape):
 
 
 def test_errors_leave_the_agents_text_and_show_a_message():
-    from ui import handlers as h
+    from drafter.web import handlers as h
 
     (out,) = _quiet(h.on_rewrite("  ", "auto"))
     # Every output but the status line is skipped: nothing the agent typed is replaced.
@@ -330,7 +330,7 @@ def test_errors_leave_the_agents_text_and_show_a_message():
 def test_streamed_llm_rewrite_shows_partial_text_then_the_validated_result(fake_llm):
     from fake_openai import MODEL, ok
 
-    from ui import handlers as h
+    from drafter.web import handlers as h
 
     draft = "你好，你的订单12345可能是物流延误了。"
     good = "您好，您的订单12345是物流延误了。"
@@ -344,7 +344,7 @@ def test_streamed_llm_rewrite_shows_partial_text_then_the_validated_result(fake_
 
 
 def test_search_and_open_a_passage_highlighted(indexed):
-    from ui import handlers as h
+    from drafter.web import handlers as h
 
     results, pick, status = h.on_search("客户很生气，一直在抱怨，应该先做什么？", 5)
     assert status == "" and results.count('class="dr-hit"') == 5
@@ -360,7 +360,7 @@ def test_search_and_open_a_passage_highlighted(indexed):
 
 def test_upload_preview_cleans_html_and_ingest_indexes_it(tmp_path, monkeypatch, drafter_home):
     # Its own DRAFTER_HOME and knowledge folder: the shared session index is never touched.
-    from ui import handlers as h
+    from drafter.web import handlers as h
 
     knowledge = tmp_path / "knowledge"
     shutil.copytree(settings.knowledge_dir(), knowledge)
@@ -396,7 +396,7 @@ def test_upload_preview_cleans_html_and_ingest_indexes_it(tmp_path, monkeypatch,
     ],
 )
 def test_upload_refuses_wrong_files(tmp_path, name, data, words):
-    from ui import handlers as h
+    from drafter.web import handlers as h
 
     path = tmp_path / name
     path.write_bytes(data)
@@ -405,7 +405,7 @@ def test_upload_refuses_wrong_files(tmp_path, name, data, words):
 
 
 def test_eval_tab_runs_the_offline_suite(indexed):
-    from ui import handlers as h
+    from drafter.web import handlers as h
 
     assert h.eval_available()
     summary, rows, pick, report, run, _status = h.on_eval_run(False)
@@ -424,7 +424,7 @@ EVIL = '<script>window.pwned=1</script><img src=x onerror="alert(1)">"\'&'
 
 def test_format_escapes_everything_it_renders():
     from drafter.types import Change, Citation, Flag, Passage
-    from ui import format as fmt
+    from drafter.web import format as fmt
 
     cite = Citation(EVIL, EVIL, EVIL)
     text = EVIL + "你好"
@@ -469,7 +469,7 @@ def test_format_escapes_everything_it_renders():
 
 
 def test_engine_selector_follows_the_llm_configuration(monkeypatch):
-    from ui.handlers import engine_choices
+    from drafter.web.handlers import engine_choices
 
     choices, info, ok = engine_choices()
     assert [v for _, v in choices] == ["auto", "offline", "llm"]

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import pytest
 
 from drafter import feedback
-from drafter.rewriter import rewrite
+from drafter.rules.engine import rewrite
 from drafter.types import apply_changes
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -74,8 +74,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def app_url() -> Iterator[str]:
     _require_chromium()
-    from ui.app import build_app
-    from ui.server import launch
+    from drafter.web.app import build_app
+    from drafter.web.server import launch
 
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("DRAFTER_AUTH", raising=False)
@@ -277,7 +277,7 @@ def test_upload_shows_the_cleaned_preview(page, tmp_path):
 
 
 def test_eval_tab_runs_the_suite_and_shows_acceptance(page):
-    from ui.handlers import eval_available
+    from drafter.web.handlers import eval_available
 
     r = rewrite(DRAFT)
     feedback.record(DRAFT, r.rewritten, r.engine, r.changes, [True] * len(r.changes))
@@ -304,8 +304,8 @@ def test_eval_tab_runs_the_suite_and_shows_acceptance(page):
 
 
 def test_login_page_when_auth_is_set(browser, indexed):
-    from ui.app import build_app
-    from ui.server import launch
+    from drafter.web.app import build_app
+    from drafter.web.server import launch
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DRAFTER_AUTH", "agent:s3cret")

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from drafter import textio
-from drafter.clean import clean, load_rules, rejoin_pages
 from drafter.errors import DrafterError, InputError
-from drafter.ingest import ingest, load_front_matter, render, slug_for
+from drafter.knowledge.clean import clean, load_rules, rejoin_pages
+from drafter.knowledge.ingest import ingest, load_front_matter, render, slug_for
+from drafter.text import decode as textio
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "clean"
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from drafter import cli
-from drafter.corpus import get_corpus
+from drafter.cli import main as cli
+from drafter.knowledge.corpus import get_corpus
 from drafter.types import Citation
 
 FIXTURES = Path(__file__).parent / "fixtures" / "draft"
@@ -40,7 +40,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 def run_process(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "drafter.cli", "draft", *args],
+        [sys.executable, "-m", "drafter.cli.main", "draft", *args],
         input=stdin,
         capture_output=True,
         env=dict(os.environ),

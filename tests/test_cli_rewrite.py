@@ -11,7 +11,7 @@ import unicodedata
 import pytest
 
 from drafter import settings
-from drafter.cli import main
+from drafter.cli.main import main
 
 DATASET = settings.evals_dir() / "datasets" / "rewrite.jsonl"
 CASES = {c["id"]: c for c in map(json.loads, DATASET.read_text(encoding="utf-8").splitlines())}
@@ -32,7 +32,7 @@ def _run(argv, capsys):
 def _cli(args: list[str], stdin: bytes = b"", env: dict | None = None):
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "drafter.cli", *args],
+        [sys.executable, "-m", "drafter.cli.main", *args],
         input=stdin,
         capture_output=True,
         env=full_env,
@@ -52,7 +52,7 @@ def test_rewrite_prints_the_text_then_each_change_with_its_source(tmp_path, caps
     assert out.startswith(case["expected"])
     body = out[len(case["expected"]) :]
     assert "offline" in body
-    from drafter.rewriter import rewrite
+    from drafter.rules.engine import rewrite
 
     result = rewrite(case["text"])
     for c in result.changes:
@@ -65,7 +65,7 @@ def test_rewrite_prints_flags_with_line_col_message_and_suggestion(tmp_path, cap
     path = _file(tmp_path, "mail-002")
     code, out, _ = _run(["rewrite", str(path)], capsys)
     assert code == 0
-    from drafter.rewriter import line_col, rewrite
+    from drafter.rules.engine import line_col, rewrite
 
     result = rewrite(CASES["mail-002"]["text"])
     assert result.flags
@@ -179,7 +179,7 @@ def test_check_findings_exit_1_with_underlines(tmp_path, capsys):
     case = CASES["mail-002"]
     code, out, _ = _run(["check", str(_file(tmp_path, "mail-002"))], capsys)
     assert code == 1
-    from drafter.rewriter import check
+    from drafter.rules.engine import check
 
     found = check(case["text"])
     lines = out.splitlines()

@@ -10,11 +10,13 @@ import conftest_llm
 import pytest
 import yaml
 
-from drafter import corpus, drafting_pack, situations
-from drafter import replies as draft_mod
+from drafter.drafting import composer as draft_mod
+from drafter.drafting import pack as drafting_pack
+from drafter.drafting import situations
+from drafter.drafting.composer import draft, extract_facts, placeholders_in, steps_present
 from drafter.errors import InputError, NotConfiguredError, RulePackError
-from drafter.replies import draft, extract_facts, placeholders_in, steps_present
-from drafter.textio import has_chinese
+from drafter.knowledge import corpus
+from drafter.text.decode import has_chinese
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO / "evals" / "datasets" / "draft.jsonl"
@@ -164,7 +166,7 @@ def test_every_ground_of_the_pack_is_verbatim_in_its_manual():
 
 
 def test_every_placeholder_is_documented_and_no_phrase_breaks_the_tone_rules():
-    from drafter.rewriter import rewrite
+    from drafter.rules.engine import rewrite
 
     pack = drafting_pack.load_pack()
     for p in pack.phrases.values():

@@ -90,7 +90,7 @@ def own_index_home(tmp_path_factory) -> Path:
     the passages they were recorded with, and the gate needs the real corpus only."""
     home = tmp_path_factory.mktemp("eval-index-home")
     with _home(home):
-        from drafter.index import build_index
+        from drafter.retrieval.index import build_index
 
         build_index()
     return home

@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO
 from test_eval import _home
 
-from drafter.cli import main
+from drafter.cli.main import main
 
 DATASETS = REPO / "evals" / "datasets"
 CASSETTES = REPO / "evals" / "cassettes"
@@ -22,7 +22,7 @@ def own_index_home(tmp_path_factory) -> Path:
     """An index of the real corpus no other module writes to (replays need its exact passages)."""
     home = tmp_path_factory.mktemp("eval-cli-index-home")
     with _home(home):
-        from drafter.index import build_index
+        from drafter.retrieval.index import build_index
 
         build_index()
     return home

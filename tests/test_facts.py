@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from drafter.facts import fact_spans
+from drafter.text.facts import fact_spans
 
 ROWS = [
     line.split("\t")

@@ -10,10 +10,10 @@ import threading
 import pytest
 
 from drafter import feedback
-from drafter.cli import main
+from drafter.cli.main import main
 from drafter.errors import InputError
 from drafter.evaluation import datasets
-from drafter.rewriter import rewrite
+from drafter.rules.engine import rewrite
 from drafter.types import apply_changes
 
 DRAFT = "你好，你的订单可能是明天到。你为什么不早点联系我们？"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from drafter import index as index_mod
-from drafter import retrieval
-from drafter.corpus import Corpus, load_manuals
 from drafter.errors import IndexBusyError, IndexMissingError, LLMError
+from drafter.knowledge.corpus import Corpus, load_manuals
+from drafter.retrieval import hybrid as retrieval
+from drafter.retrieval import index as index_mod
 
 REPO = Path(__file__).resolve().parents[1]
 CHROME_TERMS = ["下载积分", "VIP", "版权申诉", "侵权必究", "举报电话", "相关文档", "相关新闻",

@@ -7,9 +7,9 @@ import json
 import pytest
 from fake_openai import MODEL, delimited, error, ok
 
-from drafter import replies as drafting_api
-from drafter.corpus import get_corpus
-from drafter.llm import drafting, prompts
+from drafter.drafting import composer as drafting_api
+from drafter.engines.llm import drafting, prompts
+from drafter.knowledge.corpus import get_corpus
 
 MESSAGE = "我的订单20240518001到现在还没发货，已经等了5天了，你们到底怎么回事？"
 ORDER = "20240518001"

@@ -9,12 +9,12 @@ import re
 import pytest
 from fake_openai import MODEL, FakeOpenAI, delimited, error, ok
 
-from drafter import engines
-from drafter.corpus import get_corpus
+from drafter.engines import registry as engines
+from drafter.engines.llm import call, prompts, rewriting
+from drafter.engines.llm.validate import REWRITE_SCHEMA
 from drafter.errors import NotConfiguredError
-from drafter.llm import call, prompts, rewriting
-from drafter.llm.validate import REWRITE_SCHEMA
-from drafter.rewriter import rewrite as offline_rewrite
+from drafter.knowledge.corpus import get_corpus
+from drafter.rules.engine import rewrite as offline_rewrite
 from drafter.types import RewriteResult, apply_changes
 
 DRAFT = ("你好，你的订单12345可能是物流延误了。你为什么不早点联系我们？退款¥199会在2024年5月20日前到账，"
@@ -346,7 +346,7 @@ def test_the_bundled_prompts_are_valid_and_versioned():
 def test_models_and_embeddings_endpoints_of_the_fake(fake_llm, monkeypatch):
     from openai import OpenAI
 
-    from drafter.embeddings import get_embedder
+    from drafter.retrieval.embeddings import get_embedder
 
     client = OpenAI(base_url=fake_llm.base_url, api_key="test-key", max_retries=0)
     assert [m.id for m in client.models.list()] == [MODEL]

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drafter.errors import InputError
-from drafter.facts import fact_spans
-from drafter.rewriter import rewrite
-from drafter.textio import has_chinese
+from drafter.rules.engine import rewrite
+from drafter.text.decode import has_chinese
+from drafter.text.facts import fact_spans
 from drafter.types import apply_changes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rewrite"
@@ -131,7 +131,7 @@ def test_line_breaks_and_spaces_between_fragments_are_kept(sep):
 @PROPS
 @given(st.lists(st.one_of(drafts(with_facts=True), any_text), min_size=1, max_size=3).map("".join))
 def test_windowed_fact_search_finds_what_a_full_scan_finds(text):
-    from drafter.facts import _fact_spans_full_scan
+    from drafter.text.facts import _fact_spans_full_scan
 
     assert fact_spans(text) == _fact_spans_full_scan(text)
 
@@ -139,8 +139,8 @@ def test_windowed_fact_search_finds_what_a_full_scan_finds(text):
 @PROPS
 @given(st.lists(st.one_of(drafts(with_facts=True), any_text), min_size=1, max_size=4).map("".join))
 def test_searching_near_needs_finds_what_a_full_scan_finds(text):
-    from drafter import rulepack
-    from drafter.rewriter import analyse
+    from drafter.rules import pack as rulepack
+    from drafter.rules.engine import analyse
 
     if not text.strip():
         return

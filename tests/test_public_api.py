@@ -1,7 +1,7 @@
 """The library as a Python user calls it: drafter.rewrite, drafter.draft, drafter.search."""
 
 import drafter
-from drafter.replies import DraftResult
+from drafter.drafting.composer import DraftResult
 from drafter.types import RewriteResult
 
 

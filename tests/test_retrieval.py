@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from drafter import retrieval
 from drafter.errors import InputError
 from drafter.evaluation.retrieval import evaluate, load_cases
+from drafter.retrieval import hybrid as retrieval
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO / "evals" / "datasets" / "retrieval.jsonl"
@@ -39,7 +39,7 @@ def test_empty_query_is_refused(query, indexed):
 def run_cli(*args: str, home: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "DRAFTER_HOME": str(home)}
     return subprocess.run(
-        [sys.executable, "-m", "drafter.cli", *args], input=stdin, capture_output=True,
+        [sys.executable, "-m", "drafter.cli.main", *args], input=stdin, capture_output=True,
         text=True, encoding="utf-8", env=env, timeout=120, check=False,
     )
 

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from drafter import corpus, rulepack, settings
+from drafter import settings
 from drafter.errors import InputError
-from drafter.facts import fact_spans
-from drafter.rewriter import check, findings, line_col, rewrite
+from drafter.knowledge import corpus
+from drafter.rules import pack as rulepack
+from drafter.rules.engine import check, findings, line_col, rewrite
+from drafter.text.facts import fact_spans
 from drafter.types import apply_changes
 
 DATASET = settings.evals_dir() / "datasets" / "rewrite.jsonl"

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from drafter import corpus, rulepack, settings
+from drafter import settings
 from drafter.errors import RulePackError
-from drafter.rewriter import analyse, rewrite
-from drafter.s2t import to_traditional
+from drafter.knowledge import corpus
+from drafter.rules import pack as rulepack
+from drafter.rules.engine import analyse, rewrite
+from drafter.text.script import to_traditional
 from drafter.types import apply_changes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from drafter.cli import build_parser
+from drafter.cli.main import build_parser
 from drafter.settings import SETTINGS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DrafterError
-from .runner import FORMAT, metrics
+from drafter.errors import DrafterError
+from drafter.evaluation.runner import FORMAT, metrics
 
 
 class BaselineError(DrafterError):

@@ -1,7 +1,7 @@
 """Recorded model replies for `drafter eval --engine replay`, and the guard that keeps replay
 off the network.
 
-evals/cassettes/ holds one JSON file per request (written by drafter.llm.call's response
+evals/cassettes/ holds one JSON file per request (written by drafter.engines.llm.call's response
 cache, named by model and request hash) and ``manifest.json``: per case key (``rewrite/<id>``,
 ``rewrite/<id>#again``, ``draft/<id>``, ``draft/<id>#<other channel>``) the prompt version,
 model, files and input fingerprints it was recorded with. A request with no recording is
@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import settings
-from ..errors import DrafterError
+from drafter import settings
+from drafter.errors import DrafterError
 
 MANIFEST = "manifest.json"
 # What a recorded request was made of, as the manifest names it (a change makes it stale).
@@ -33,7 +33,7 @@ class ReplayError(DrafterError):
 
 
 class Cassettes:
-    """Recorded replies (one JSON file per request hash, written by drafter.llm.call) and a
+    """Recorded replies (one JSON file per request hash, written by drafter.engines.llm.call) and a
     manifest: per case key, the prompt version, model and files it was recorded with."""
 
     def __init__(self, directory: Path) -> None:

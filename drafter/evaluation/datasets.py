@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import settings
-from ..errors import DatasetError
+from drafter import settings
+from drafter.errors import DatasetError
 
 KINDS = ("rewrite", "draft", "retrieval")
 CHANNELS = ("chat", "email")
@@ -329,11 +329,11 @@ def load(kind: str, files: list[Path] | None = None, *, directory: Path | None =
     """Load ``kind`` with the checks against the current rule and drafting packs."""
     extra = None
     if kind == "rewrite":
-        from ..rulepack import get_pack
+        from drafter.rules.pack import get_pack
 
         extra = rewrite_checks(r.id for r in get_pack().rules)
     elif kind == "draft":
-        from ..drafting_pack import load_pack
+        from drafter.drafting.pack import load_pack
 
         pack = load_pack()
         extra = draft_checks(pack.steps, pack.situations)

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from . import rows
-from .datasets import Case, Dataset
-from .rewrite_suite import must_contain, rate
+from drafter.evaluation import rows
+from drafter.evaluation.datasets import Case, Dataset
+from drafter.evaluation.rewrite_suite import must_contain, rate
 
 CHECKS = (
     "situation",
@@ -37,8 +37,8 @@ OTHER = {"chat": "email", "email": "chat"}
 
 
 def score_case(case: Case, result: Any, other: Any | None, corpus, rule_pack, pack) -> dict:
-    from ..replies import steps_present
-    from ..rewriter import analyse
+    from drafter.drafting.composer import steps_present
+    from drafter.rules.engine import analyse
 
     reply = result.reply
     checks: dict[str, bool | None] = dict.fromkeys(CHECKS)
@@ -128,9 +128,9 @@ def _detail(result: Any) -> dict:
 
 def run(dataset: Dataset, engine, progress=None) -> dict:
     """Every case through ``engine`` (runner.Engine); per-case results, figures and timings."""
-    from ..corpus import get_corpus
-    from ..drafting_pack import load_pack
-    from ..rulepack import get_pack
+    from drafter.drafting.pack import load_pack
+    from drafter.knowledge.corpus import get_corpus
+    from drafter.rules.pack import get_pack
 
     corpus, rule_pack, pack = get_corpus(), get_pack(), load_pack()
     cases, timings = [], {}
@@ -192,7 +192,7 @@ def per_step(cases: list[dict]) -> dict:
 
 
 def per_tag(cases: list[dict]) -> dict:
-    from .rewrite_suite import per_tag as _per_tag
+    from drafter.evaluation.rewrite_suite import per_tag as _per_tag
 
     tagged = [
         dict(

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import settings
-from ..errors import DrafterError
-from .cassettes import Cassettes, ReplayError, cassettes_dir
-from .prices import Prices
+from drafter import settings
+from drafter.errors import DrafterError
+from drafter.evaluation.cassettes import Cassettes, ReplayError, cassettes_dir
+from drafter.evaluation.prices import Prices
 
 
 @dataclass
@@ -54,12 +54,12 @@ class OfflineEngine:
     model: str | None = None
 
     def rewrite(self, text: str, key: str) -> Outcome:
-        from ..rewriter import rewrite
+        from drafter.rules.engine import rewrite
 
         return _timed(lambda: rewrite(text))
 
     def draft(self, message: str, channel: str, key: str) -> Outcome:
-        from ..replies import draft
+        from drafter.drafting.composer import draft
 
         return _timed(lambda: draft(message, channel, engine="offline"))
 
@@ -79,7 +79,7 @@ def _ms(started: float) -> float:
 
 def prompt_version(kind: str) -> str:
     """The version the LLM engine's prompts of ``kind`` carry, e.g. ``rewrite.system@1+rewrite.user@1``."""
-    from ..llm import prompts
+    from drafter.engines.llm import prompts
 
     system, user = prompts.load(f"{kind}.system"), prompts.load(f"{kind}.user")
     return f"{system.name}@{system.version}+{user.name}@{user.version}"
@@ -91,7 +91,7 @@ class LLMEngine:
     def __init__(
         self, mode: str, cassettes: Path | None = None, prices: Prices | None = None
     ) -> None:
-        from ..llm import config
+        from drafter.engines.llm import config
 
         self.mode = mode  # live | record | replay
         self.name = "replay" if mode == "replay" else "llm"
@@ -125,7 +125,7 @@ class LLMEngine:
         return {"model": self.model, "cache": True}  # evals always cache (DRAFTER_HOME/llm-cache)
 
     def _call(self, kind: str, key: str, data: str, call: Callable[[dict], Any]) -> Outcome:
-        from ..llm.call import ReplayMissError
+        from drafter.engines.llm.call import ReplayMissError
 
         version = self.versions[kind]
         inputs = {
@@ -170,7 +170,7 @@ class LLMEngine:
         return out
 
     def rewrite(self, text: str, key: str) -> Outcome:
-        from ..llm.rewriting import rewrite_with_llm
+        from drafter.engines.llm.rewriting import rewrite_with_llm
 
         return self._call("rewrite", key, text, lambda kw: rewrite_with_llm(text, **kw))
 
@@ -196,7 +196,7 @@ class LLMEngine:
 
 def draft_with_options(message: str, channel: str, **llm: Any) -> Any:
     """What ``draft(engine="llm")`` does, with the cache/replay options passed to the model."""
-    from ..replies import draft_reply
+    from drafter.drafting.composer import draft_reply
 
     return draft_reply(message, channel, use_llm=True, **llm)
 
@@ -210,7 +210,7 @@ def _fingerprint(paths: list[Path]) -> str:
 
 def input_fingerprints() -> dict[str, str]:
     """Short hashes of what replies depend on besides the prompts: rules, manuals, phrases."""
-    from ..corpus import get_corpus
+    from drafter.knowledge.corpus import get_corpus
 
     out = {
         "corpus": get_corpus().fingerprint,

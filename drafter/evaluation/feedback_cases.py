@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import DatasetError
-from . import datasets as ds
+from drafter.errors import DatasetError
+from drafter.evaluation import datasets as ds
 
 ACCEPT = {"accept", "accepted", "adopt", "yes", "1", "true", "采纳", "接受"}
 REJECT = {"reject", "rejected", "no", "0", "false", "拒绝", "不采纳"}
@@ -77,7 +77,7 @@ def _flat(rows: Iterable[Mapping[str, Any]]) -> Iterable[tuple[str, dict]]:
 def cases_from_feedback(rows: Iterable[Mapping[str, Any]], rule_pack=None) -> list[dict]:
     """One rewrite case per distinct draft, in order of first appearance, each validated."""
     if rule_pack is None:
-        from ..rulepack import get_pack
+        from drafter.rules.pack import get_pack
 
         rule_pack = get_pack()
     kinds = {r.id: ("change" if r.rewrites else "flag") for r in rule_pack.rules}

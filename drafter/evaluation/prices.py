@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import settings
-from ..errors import DrafterError
+from drafter import settings
+from drafter.errors import DrafterError
 
 
 class PricesError(DrafterError):

@@ -10,7 +10,7 @@ import html
 import unicodedata
 from typing import Any
 
-from . import textcompare as tc
+from drafter.evaluation import textcompare as tc
 
 # Figures shown in the summary line of each suite, in order: (key, label).
 KEY_FIGURES = {

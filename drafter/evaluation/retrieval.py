@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DatasetError
+from drafter.errors import DatasetError
 
 
 @dataclass
@@ -68,7 +68,7 @@ def score_case(case: RetrievalCase, texts: list[str], k: int = 5) -> dict:
 def evaluate(cases: list[RetrievalCase], k: int = 5, search=None) -> dict:
     """Run every case through ``search`` (default: the hybrid index) and aggregate."""
     if search is None:
-        from ..retrieval import search
+        from drafter.retrieval.hybrid import search
     per_case, latencies = [], []
     for case in cases:
         t = time.perf_counter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .datasets import Case
+from drafter.evaluation.datasets import Case
 
 
 def where(case: Case) -> str:

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import DrafterError
-from . import datasets as ds
-from .cassettes import no_network
-from .engines import LLMEngine, OfflineEngine, _ms, input_fingerprints
-from .prices import Prices, load_prices
+from drafter.errors import DrafterError
+from drafter.evaluation import datasets as ds
+from drafter.evaluation.cassettes import no_network
+from drafter.evaluation.engines import LLMEngine, OfflineEngine, _ms, input_fingerprints
+from drafter.evaluation.prices import Prices, load_prices
 
 FORMAT = "drafter-eval/1"
 SUITES = ("rewrite", "draft", "retrieval")
@@ -49,8 +49,8 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def _retrieval(dataset: ds.Dataset, progress=None) -> dict:
-    from ..retrieval import search
-    from .retrieval import RetrievalCase, evaluate
+    from drafter.evaluation.retrieval import RetrievalCase, evaluate
+    from drafter.retrieval.hybrid import search
 
     timings: dict[str, float] = {}
     current: list[str] = []
@@ -98,7 +98,7 @@ def _retrieval(dataset: ds.Dataset, progress=None) -> dict:
         "mrr": round(sum(r["rr"] for r in rows) / n, 4),
         "ndcg@5": round(sum(r["ndcg@5"] for r in rows) / n, 4),
     }
-    from .rewrite_suite import per_tag
+    from drafter.evaluation.rewrite_suite import per_tag
 
     return {"summary": summary, "per_tag": per_tag(rows), "cases": rows, "timings": timings}
 
@@ -185,11 +185,11 @@ def run(
             for suite, dataset in loaded.items():
                 t = time.perf_counter()
                 if suite == "rewrite":
-                    from .rewrite_suite import run as run_suite
+                    from drafter.evaluation.rewrite_suite import run as run_suite
 
                     results[suite] = run_suite(dataset, eng, progress)
                 elif suite == "draft":
-                    from .draft_suite import run as run_suite
+                    from drafter.evaluation.draft_suite import run as run_suite
 
                     results[suite] = run_suite(dataset, eng, progress)
                 else:

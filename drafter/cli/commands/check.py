@@ -1,0 +1,66 @@
+"""`drafter check`: the rules as a linter, for pipelines (exit 0 clean, 1 findings, 2 bad input)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import unicodedata
+
+NAME = "check"
+HELP = "检查草稿是否符合手册规则：列出每处命中（行:列 规则 说明），有命中时退出码为 1"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "file", nargs="?", default="-", metavar="FILE", help="草稿文件；- 或省略表示标准输入"
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='输出 {"findings": [{"rule","kind","line","col","start","end","text","message",'
+        '"suggestion","citation"}], "warnings": [...]}',
+    )
+
+
+def _width(ch: str) -> int:
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def underline(line: str, col: int, length: int) -> str:
+    """Spaces up to 1-based ``col`` of ``line`` and carets under ``length`` characters (CJK = 2)."""
+    head = "".join("\t" if ch == "\t" else " " * _width(ch) for ch in line[: col - 1])
+    span = line[col - 1 : col - 1 + length]
+    return head + "^" * max(1, sum(_width(ch) for ch in span))
+
+
+def run(args: argparse.Namespace) -> int:
+    from drafter.cli.io import print_json, read_input
+    from drafter.rules.engine import findings, rewrite
+
+    text = read_input(args.file, what="草稿")
+    result = rewrite(text)
+    found = findings(result)
+    if args.json:
+        print_json({"findings": [f.to_dict() for f in found], "warnings": list(result.warnings)})
+    else:
+        lines = text.split("\n")
+        for f in found:
+            message = f.message
+            if f.kind == "flag" and f.suggestion:
+                message += f" 建议：{f.suggestion}"
+            source = lines[f.line - 1].rstrip("\r")
+            length = min(f.end - f.start, len(source) - (f.col - 1))
+            print(f"{f.line}:{f.col} {f.rule} {message}")
+            print(source)
+            print(underline(source, f.col, length))
+        if found:
+            changes = sum(1 for f in found if f.kind == "change")
+            print(
+                f"共 {len(found)} 处（可自动改写 {changes} 处，需人工处理 {len(found) - changes} 处）；"
+                "用 drafter rewrite 查看改写结果。"
+            )
+        for w in result.warnings:
+            print(f"注意：{w}", file=sys.stderr)
+    return 1 if found else 0

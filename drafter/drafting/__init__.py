@@ -1,0 +1,1 @@
+"""Drafting replies: the drafting pack, situation detection, the offline composer."""

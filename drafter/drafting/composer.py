@@ -1,0 +1,361 @@
+"""Drafting replies to customer messages: ``draft(message, channel) -> DraftResult``.
+
+The offline composer (the default) follows the manuals' complaint-handling steps: greeting,
+apology, restating the facts and the feeling, the next step with the manuals' time limits,
+thanks, the closing question. Its phrases, cue words and grounding quotes are data
+(knowledge/drafting.yaml, see drafter/drafting_pack.py); every phrase used is cited with a quote
+verbatim in the manuals. What it cannot know is a 【placeholder】 the agent fills in.
+Every reply then goes through the rewrite engine (the tone pass).
+
+Policy for odd input: an empty or too long message is refused (InputError); a message with
+no Chinese gets a Chinese reply and a warning; abuse with no real issue gets the manuals'
+standard line, never an echo; words that try to instruct the assistant stay customer text,
+never obeyed, with a warning. The reply only ever echoes facts (verbatim) and the pack's
+own topic labels, never free text of the message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from drafter import settings
+from drafter.drafting.pack import CHANNELS, Pack, Phrase, Variant, load_pack
+from drafter.drafting.situations import Detection, detect
+from drafter.errors import InputError
+from drafter.text.decode import check_text, has_chinese
+from drafter.types import Citation, Usage
+
+OFFLINE = "offline"
+PLACEHOLDER = re.compile(r"【[^】\n]+】")
+
+# Product names: book-title marks, and model-like codes (X9, Mate60, KJ500): a few letters,
+# then at most four digits. The facts module reads the longer ones as order numbers.
+_TITLE = re.compile(r"《[^《》\n]{1,40}》")
+_MODEL = re.compile(r"^[A-Za-z]{1,8}-?\d{1,4}[A-Za-z]{0,4}$")
+_MODEL_IN_TEXT = re.compile(
+    r"(?<![A-Za-z0-9_-])[A-Za-z]{1,8}-?\d{1,4}[A-Za-z]{0,4}(?![A-Za-z0-9_-])"
+)
+_NUMBER_KEYWORD = re.compile(r"(?:号|號)\s?(?:为|為|是|:|：)?\s?$")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A fact of the message: ``message[start:end] == text``."""
+
+    kind: str  # order, amount, date, time, phone, url, email, name (drafter.text.facts) or product
+    text: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class DraftResult:
+    message: str
+    reply: str
+    channel: str  # "chat" | "email"
+    engine: str  # "offline" | "llm:<model>"
+    situation: str
+    facts: list[Fact] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    placeholders: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)  # the manuals' steps the reply carries
+    usage: Usage | None = None
+
+    def to_dict(self) -> dict:
+        d = {
+            "message": self.message,
+            "reply": self.reply,
+            "channel": self.channel,
+            "engine": self.engine,
+            "situation": self.situation,
+            "facts": [f.to_dict() for f in self.facts],
+            "citations": [c.to_dict() for c in self.citations],
+            "placeholders": list(self.placeholders),
+            "warnings": list(self.warnings),
+            "steps": list(self.steps),
+        }
+        if self.usage is not None:
+            d["usage"] = asdict(self.usage)
+        return d
+
+
+# ---------------------------------------------------------------- facts
+
+
+def extract_facts(message: str) -> list[Fact]:
+    """Facts of the message (drafter.text.facts) plus product names, sorted and non-overlapping."""
+    from drafter.text.facts import fact_spans
+
+    titles = [Fact("product", m.group(0), m.start(), m.end()) for m in _TITLE.finditer(message)]
+    out = list(titles)
+    for s in fact_spans(message):
+        if any(t.start < s.end and s.start < t.end for t in titles):
+            continue  # a number inside a title is part of the product name
+        kind = s.kind
+        if (
+            kind == "order"
+            and _MODEL.match(s.text)
+            and not _NUMBER_KEYWORD.search(message[max(0, s.start - 6) : s.start])
+        ):
+            kind = "product"
+        out.append(Fact(kind, s.text, s.start, s.end))
+    for m in _MODEL_IN_TEXT.finditer(message):
+        if not any(f.start < m.end() and m.start() < f.end for f in out):
+            out.append(Fact("product", m.group(0), m.start(), m.end()))
+    return sorted(out, key=lambda f: f.start)
+
+
+def restated_facts(pack: Pack, facts: list[Fact]) -> list[Fact]:
+    """The facts a reply restates: kinds with a label; dates only when absolute (a digit or 月)."""
+    out, seen = [], set()
+    for f in facts:
+        if f.kind not in pack.fact_labels or f.text in seen or f.text in pack.ignore_facts:
+            continue
+        if f.kind == "date" and not re.search(r"[0-9０-９月]", f.text):
+            continue  # 今天, 周一: relative to the customer, not worth echoing
+        seen.add(f.text)
+        out.append(f)
+    return out
+
+
+def _facts_clause(pack: Pack, facts: list[Fact]) -> str:
+    if not facts:
+        return ""
+    return "（" + "；".join(f"{pack.fact_labels[f.kind]}：{f.text}" for f in facts) + "）"
+
+
+# ---------------------------------------------------------------- composing
+
+
+@dataclass
+class _Composed:
+    reply: str
+    citations: list[Citation]
+    steps: list[str]
+    warnings: list[str]
+
+
+def _pick(phrase: Phrase, channel: str, conditions: set[str]) -> Variant | None:
+    for v in phrase.variants:
+        if set(v.when) <= conditions:
+            return v if channel in v.texts else None
+    return None
+
+
+def _cite(pack: Pack, grounds, citations: list[Citation], warnings: list[str]) -> None:
+    from drafter.knowledge.corpus import locate
+
+    for g in grounds:
+        c = locate(g.quote, g.slug) or locate(g.quote)
+        if c is None:
+            msg = f"手册中找不到用语依据“{g.quote}”（{g.slug}）：该句没有引用，请检查 {pack.path.name}。"
+            if msg not in warnings:
+                warnings.append(msg)
+        elif all((c.passage_id, c.quote) != (o.passage_id, o.quote) for o in citations):
+            citations.append(c)
+
+
+def compose(pack: Pack, det: Detection, channel: str, facts: list[Fact]) -> _Composed:
+    """The offline reply: the situation's phrases for the channel, filled in and cited."""
+    situation = pack.situation(det.situation)
+    shown = restated_facts(pack, facts)
+    conditions = {
+        name
+        for name, on in (
+            ("topic", det.topic),
+            ("facts", shown),
+            ("angry", det.angry),
+            ("complex", det.complex),
+        )
+        if on
+    }
+    hours = pack.time_limits["complex" if det.complex else "simple"]
+    values = {
+        "team": settings.get("DRAFTER_TEAM_NAME"),
+        "hours": str(hours),
+        "topic": det.topic or "",
+        "facts": _facts_clause(pack, shown),
+    }
+    citations: list[Citation] = []
+    warnings: list[str] = []
+    steps: list[str] = []
+    _cite(pack, [situation.manual], citations, warnings)
+    paragraphs: list[str] = []
+    for para in situation.compose:
+        sentences = []
+        for pid in para:
+            phrase = pack.phrases[pid]
+            variant = _pick(phrase, channel, conditions)
+            if variant is None:
+                continue
+            template = variant.texts[channel]
+            # Values are inserted as they are: a fact is never read as a template.
+            sentences.append(re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template))
+            _cite(pack, variant.grounds, citations, warnings)
+            if "{hours}" in template:
+                _cite(pack, pack.time_grounds, citations, warnings)
+            steps.extend(s for s in phrase.steps if s not in steps)
+        if sentences:
+            paragraphs.append("".join(sentences))
+    if channel == "chat":
+        reply = "".join(paragraphs)
+    else:
+        team = settings.get("DRAFTER_TEAM_NAME")
+        signature = settings.get("DRAFTER_SIGNATURE")
+        sign_off = (
+            "\n".join([*pack.closing_lines]) + "\n\n" + "\n".join(x for x in (team, signature) if x)
+        )
+        reply = "\n\n".join([pack.salutation, *paragraphs, sign_off.strip()])
+        if "greeting" not in steps:
+            steps.insert(0, "greeting")  # the salutation greets
+    order = list(pack.steps)
+    steps.sort(key=lambda s: order.index(s) if s in order else len(order))
+    return _Composed(reply, citations, steps, warnings)
+
+
+def steps_present(reply: str, pack: Pack | None = None) -> list[str]:
+    """The manuals' steps a reply shows, by the pack's markers (for any engine's reply)."""
+    pack = pack or load_pack()
+    return [step for step, markers in pack.steps.items() if any(m in reply for m in markers)]
+
+
+def placeholders_in(text: str) -> list[str]:
+    """The 【placeholders】 of a reply, each once, in order."""
+    out: list[str] = []
+    for m in PLACEHOLDER.finditer(text):
+        if m.group(0) not in out:
+            out.append(m.group(0))
+    return out
+
+
+# ---------------------------------------------------------------- the tone pass
+
+
+def tone_pass(result: DraftResult) -> DraftResult:
+    """The rewrite engine over the reply: changes applied and cited, flags warned."""
+    from drafter.rules.engine import rewrite
+
+    checked = rewrite(result.reply)
+    result.reply = checked.rewritten
+    for change in checked.changes:
+        c = change.citation
+        if c is not None and all(
+            (c.passage_id, c.quote) != (o.passage_id, o.quote) for o in result.citations
+        ):
+            result.citations.append(c)
+    for flag in checked.flags:
+        msg = f"语气检查：{flag.message}"
+        if msg not in result.warnings:
+            result.warnings.append(msg)
+    result.placeholders = placeholders_in(result.reply)
+    return result
+
+
+# ---------------------------------------------------------------- the API
+
+
+def _warnings_for(message: str, det: Detection, pack: Pack, forced: bool) -> list[str]:
+    out = []
+    label = pack.situation(det.situation).label
+    if not has_chinese(message):
+        out.append(
+            f"客户消息里没有中文：已按“{label}”起草中文回复，发送前请核对客户原意"
+            "（the message is not in Chinese; the reply is drafted in Chinese）。"
+        )
+    if det.instruction:
+        out.append(
+            f"客户消息中有像是给助手下指令的话（“{det.instruction[0]}”）：已当作客户原文处理，没有执行。"
+        )
+    if det.situation == "harassment":
+        out.append("消息被识别为骚扰或辱骂：回复只用手册的标准用语，不复述原文。")
+    if not forced and max(det.scores.values(), default=0) == 0:
+        out.append("没有识别出明确的情况：已按一般咨询起草；如不合适，请指定情况（--situation）。")
+    return out
+
+
+def _offline(
+    message: str, channel: str, pack: Pack, facts: list[Fact], det: Detection, forced: bool
+) -> DraftResult:
+    """The offline composer's draft, after the tone pass."""
+    composed = compose(pack, det, channel, facts)
+    result = DraftResult(
+        message=message,
+        reply=composed.reply,
+        channel=channel,
+        engine=OFFLINE,
+        situation=det.situation,
+        facts=facts,
+        citations=composed.citations,
+        placeholders=placeholders_in(composed.reply),
+        warnings=_warnings_for(message, det, pack, forced) + composed.warnings,
+        steps=composed.steps,
+    )
+    return tone_pass(result)
+
+
+def draft(
+    message: str, channel: str = "chat", engine: str = "auto", *, situation: str | None = None
+) -> DraftResult:
+    """Draft a reply to a customer ``message`` for ``channel`` (chat or email).
+
+    ``situation`` forces one of the pack's situations instead of detecting it.
+    """
+    from drafter.engines.registry import resolve
+
+    _check(message, channel, situation)
+    resolved = resolve(engine)  # InputError for an unknown engine, NotConfiguredError for llm
+    return draft_reply(message, channel, use_llm=resolved == "llm", situation=situation)
+
+
+def draft_reply(
+    message: str, channel: str, *, use_llm: bool, situation: str | None = None, **llm_options
+) -> DraftResult:
+    """The draft itself; ``llm_options`` go to the model call (the eval harness passes its
+    cache and replay settings here, where no endpoint need be configured)."""
+    _check(message, channel, situation)
+    pack = load_pack()
+    facts = extract_facts(message)
+    det = detect(message, facts_count=len(restated_facts(pack, facts)), pack=pack)
+    if situation:
+        det.situation = situation
+    offline = _offline(message, channel, pack, facts, det, forced=bool(situation))
+    if not use_llm:
+        return offline
+    from drafter.engines.llm.drafting import draft_with_llm
+
+    # The model's reply is validated, toned and cited there; on any failure it is the
+    # offline draft with a warning saying why.
+    return draft_with_llm(
+        message, channel, det.situation, facts, _passages(message, pack, det), offline, **llm_options
+    )
+
+
+def _check(message: str, channel: str, situation: str | None) -> None:
+    if channel not in CHANNELS:
+        raise InputError(f"渠道只能是 {' 或 '.join(CHANNELS)}，而不是 {channel!r}。")
+    check_text(message, what="客户消息")
+    if situation is not None and situation not in load_pack().situations:
+        raise InputError(f"未知的情况 {situation!r}：可用 {', '.join(load_pack().situations)}。")
+
+
+def _passages(message: str, pack: Pack, det: Detection) -> list:
+    """Passages for the model: the one holding the situation's heading, then retrieval hits."""
+    from drafter.errors import DrafterError
+    from drafter.knowledge.corpus import get_corpus
+    from drafter.retrieval.hybrid import search
+
+    corpus = get_corpus()
+    manual = pack.situation(det.situation).manual
+    own = corpus.locate(manual.quote, manual.slug)
+    out = [corpus.by_id[own.passage_id]] if own else []
+    try:
+        hits = search(message, k=6)
+    except DrafterError:
+        hits = []
+    out += [p for p in hits if all(p.passage_id != o.passage_id for o in out)]
+    return out

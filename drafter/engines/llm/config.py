@@ -1,0 +1,87 @@
+"""Is an LLM configured, and the client that reaches it (retries are ours, never the client's)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drafter import settings
+from drafter.errors import NotConfiguredError
+
+CLIENTS = ("openai", "langchain")
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    model: str
+    api_key: str
+    base_url: str
+    timeout: float  # total seconds for one engine call, all retries included
+    retries: int
+    client: str  # "openai" | "langchain"
+
+    @property
+    def engine(self) -> str:
+        """The engine name results carry: ``llm:<model>``."""
+        return f"llm:{self.model}"
+
+
+def configured() -> tuple[bool, str]:
+    """(True, "") when the LLM engine can run, else (False, the reason in one sentence)."""
+    if not settings.get("DRAFTER_LLM_MODEL"):
+        return False, "没有配置模型：请设置 DRAFTER_LLM_MODEL（no LLM model configured）。"
+    if not (settings.get("OPENAI_API_KEY") or settings.get("OPENAI_BASE_URL")):
+        return False, ("没有配置模型服务：请设置 OPENAI_API_KEY 或 OPENAI_BASE_URL"
+                       "（no API key or base URL）。")
+    return True, ""
+
+
+def load() -> LLMConfig:
+    """The configuration from the environment; NotConfiguredError says which variables to set."""
+    ok, reason = configured()
+    if not ok:
+        raise NotConfiguredError(
+            "LLM 引擎未配置：请设置 DRAFTER_LLM_MODEL，以及 OPENAI_API_KEY 或 OPENAI_BASE_URL"
+            "（the LLM engine is not configured）。",
+            reason=reason,
+        )
+    client = settings.get("DRAFTER_LLM_CLIENT").strip().lower()
+    if client not in CLIENTS:
+        raise NotConfiguredError(
+            f"DRAFTER_LLM_CLIENT 只能是 {' 或 '.join(CLIENTS)}，而不是 {client!r}。"
+        )
+    return LLMConfig(
+        model=settings.get("DRAFTER_LLM_MODEL"),
+        api_key=settings.get("OPENAI_API_KEY"),
+        base_url=settings.get("OPENAI_BASE_URL"),
+        timeout=max(0.1, settings.get_float("DRAFTER_LLM_TIMEOUT")),
+        retries=max(0, settings.get_int("DRAFTER_LLM_RETRIES")),
+        client=client,
+    )
+
+
+def openai_client(cfg: LLMConfig):
+    """A raw ``openai.OpenAI`` client: max_retries=0, since call.py does the retrying."""
+    from openai import OpenAI
+
+    return OpenAI(
+        # Local servers (vLLM, Ollama, llama.cpp) need no key, but the client wants one.
+        api_key=cfg.api_key or "not-needed",
+        base_url=cfg.base_url or None,
+        timeout=cfg.timeout,
+        max_retries=0,
+    )
+
+
+def langchain_chat(cfg: LLMConfig, timeout: float, **kwargs: object):
+    """A ``langchain_openai.ChatOpenAI`` for one attempt (``timeout`` = the time left)."""
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        model=cfg.model,
+        api_key=cfg.api_key or "not-needed",
+        base_url=cfg.base_url or None,
+        timeout=timeout,
+        max_retries=0,
+        temperature=0,
+        **kwargs,
+    )

@@ -1,0 +1,164 @@
+"""The LLM drafting engine: a reply to a customer message, grounded in retrieved passages.
+
+Validated before anyone sees it: the facts the offline composer restates are kept verbatim,
+no number, amount, phone, URL or e-mail appears that neither the message nor the manuals
+hold, every citation is verbatim in its passage (unverified ones are dropped; none left is a
+failure), no part of the instructions leaks, and the tone rules run over the reply. On any
+failure the offline draft is returned with a warning naming why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from drafter import settings
+from drafter.engines.llm import call, prompts, validate
+from drafter.errors import DrafterError, LLMError
+from drafter.types import Citation, Passage
+
+SCHEMA_NAME = "draft"
+DRAFT_SCHEMA: dict = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["reply", "citations"],
+    "properties": {
+        "reply": {"type": "string"},
+        "citations": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["passage_id", "quote"],
+                "properties": {"passage_id": {"type": "string"}, "quote": {"type": "string"}},
+            },
+        },
+    },
+}
+# Kinds of fact a reply may only repeat, never make up.
+NO_INVENTING = ("order", "phone", "url", "email", "amount")
+LEAK_LINE_CHARS = 12  # a line of the instructions this long found in the reply is a leak
+
+
+def parse_draft(data: dict) -> tuple[str, list[tuple[str, str]]]:
+    """(reply, [(passage_id, quote)]); TypeError when the reply is not the asked-for shape."""
+    reply = data.get("reply")
+    if not isinstance(reply, str) or not reply.strip():
+        raise TypeError("reply missing or empty")
+    raw = data.get("citations") or []
+    if not isinstance(raw, list):
+        raise TypeError("citations is not a list")
+    cites = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise TypeError("a citation is not an object")
+        cites.append((str(item.get("passage_id") or ""), str(item.get("quote") or "")))
+    return reply.strip(), cites
+
+
+class _Failed(Exception):
+    """The reply failed validation; the message is the warning."""
+
+
+def _fallback(offline: Any, warning: str, usage=None) -> Any:
+    result = dataclasses.replace(offline, warnings=[*offline.warnings, warning])
+    if usage is not None:
+        result.usage = usage
+    return result
+
+
+def _check_facts(reply: str, message: str, facts: list, offline_reply: str,
+                 passages: list[Passage]) -> None:
+    from drafter.text.facts import fact_spans
+
+    required = [f.text for f in facts if f.text and f.text in offline_reply]
+    missing = [t for i, t in enumerate(required) if t not in reply and t not in required[:i]]
+    if missing:
+        shown = "、".join(f"“{m}”" for m in missing[:3])
+        raise _Failed(f"模型的回复丢了来信中的事实（{shown}），已改用离线起草的回复（facts dropped）。")
+    known = message + "\n" + offline_reply + "\n" + "\n".join(p.text for p in passages)
+    made_up = [s.text for s in fact_spans(reply) if s.kind in NO_INVENTING and s.text not in known]
+    if made_up:
+        shown = "、".join(f"“{m}”" for m in made_up[:3])
+        raise _Failed(f"模型的回复里有来信和手册中都没有的号码或金额（{shown}），已改用离线起草的回复"
+                      "（invented facts）。")
+
+
+def _check_leak(reply: str, prompt: prompts.RenderedPrompt) -> None:
+    tags = (prompt.begin, prompt.end, prompt.begin.split()[-1].rstrip(">"))
+    system = prompt.messages[0]["content"]
+    lines = [ln.strip() for ln in system.splitlines() if len(ln.strip()) >= LEAK_LINE_CHARS]
+    if any(t in reply for t in tags) or any(ln in reply for ln in lines):
+        raise _Failed("模型的回复里出现了给模型的指令原文，已改用离线起草的回复（prompt leak）。")
+
+
+def _citations(pairs: list[tuple[str, str]]) -> tuple[list[Citation], int]:
+    from drafter.knowledge.corpus import get_corpus
+
+    corpus = get_corpus()
+    out: list[Citation] = []
+    dropped = 0
+    for pid, quote in pairs:
+        c = validate.verified(pid, quote, corpus)
+        if c is None:
+            dropped += 1
+        elif all((c.passage_id, c.quote) != (o.passage_id, o.quote) for o in out):
+            out.append(c)
+    return out, dropped
+
+
+def draft_with_llm(message: str, channel: str, situation: str, facts: list,
+                   passages: list[Passage], offline_result: Any, *, model: str | None = None,
+                   cache: bool | None = None, cache_dir: Path | None = None,
+                   replay: bool = False) -> Any:
+    """A DraftResult drafted by the model and validated, else ``offline_result`` with a warning."""
+    from drafter.drafting.composer import placeholders_in, steps_present, tone_pass
+
+    try:
+        prompt = prompts.build(
+            "draft", data_key="message", data=message, passages=passages,
+            values={
+                "channel": channel,
+                "situation": situation,
+                "facts": json.dumps([{"kind": f.kind, "text": f.text} for f in facts],
+                                    ensure_ascii=False),
+                "reference": offline_result.reply,
+            },
+        )
+        reply = call.complete_json(prompt.messages, DRAFT_SCHEMA, name=SCHEMA_NAME,
+                                   validate=parse_draft, model=model, cache=cache,
+                                   cache_dir=cache_dir, replay=replay)
+    except call.ReplayMissError:
+        raise
+    except LLMError as err:
+        return _fallback(offline_result, f"模型调用失败，已改用离线起草的回复：{err}",
+                         getattr(err, "usage", None))
+    except DrafterError as err:  # a broken prompt file: the agent still gets a draft
+        return _fallback(offline_result, f"无法使用模型起草，已改用离线起草的回复：{err}")
+
+    text, pairs = parse_draft(reply.data)
+    warnings = [w for w in offline_result.warnings if not w.startswith("语气检查")]
+    try:
+        _check_leak(text, prompt)
+        _check_facts(text, message, facts, offline_result.reply, prompt.passages)
+        citations, dropped = _citations(pairs)
+        if not citations:
+            raise _Failed("模型的回复没有可在手册中逐字核实的引文，已改用离线起草的回复（no verified citation）。")
+    except _Failed as err:
+        return _fallback(offline_result, str(err), reply.usage)
+    if dropped:
+        warnings.append(f"模型给出的 {dropped} 条引文在所注段落中找不到原文，已删去（unverified quotes dropped）。")
+    result = dataclasses.replace(
+        offline_result, reply=text, engine=f"llm:{model or settings.get('DRAFTER_LLM_MODEL')}",
+        citations=citations, placeholders=placeholders_in(text), warnings=warnings,
+        usage=reply.usage,
+    )
+    result = tone_pass(result)  # the tone rules: changes applied and cited, flags warned
+    try:
+        _check_facts(result.reply, message, facts, offline_result.reply, prompt.passages)
+    except _Failed as err:
+        return _fallback(offline_result, str(err), reply.usage)
+    result.steps = steps_present(result.reply)
+    return result

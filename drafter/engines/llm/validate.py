@@ -1,0 +1,313 @@
+"""What a model's rewrite must pass before an agent sees it.
+
+1. Facts: every order/ticket number, amount, date, phone, URL, e-mail (and name) of the
+   draft is still in the rewrite — else the reply is rejected.
+2. Mandated targets left over (你, 可能, 为什么...): the offline engine is applied on top.
+3. Changes: spans come from aligning draft and rewrite (align.py); the model's before/after
+   are hints, used for rule and explanation where they match an aligned span.
+4. Citations: a model's passage_id + quote is kept only if the quote is verbatim in that
+   passage; else the rule's verified evidence; an unverified quote is never emitted.
+5. Scope: a reply that rewrote far more than the tone is rejected.
+
+A rejection raises :class:`Rejected`, whose message is the warning the agent sees.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from dataclasses import dataclass, field
+
+from drafter.engines.llm.align import Edit, similarity
+from drafter.knowledge.corpus import Corpus, get_corpus
+from drafter.types import Change, Citation, Flag, RewriteResult
+
+# (5) Below this character similarity, and with more than SCOPE_SLACK characters changed,
+# the model rewrote the content, not the tone. The slack spares short drafts, where one
+# polite rephrasing (请你等一下 → 请您稍候) changes most characters.
+SCOPE_MIN_SIMILARITY = 0.5
+SCOPE_SLACK = 12
+FALLBACK_RULE = "tone"  # a change no rule of the pack accounts for
+
+STR_FIELDS = ("before", "after", "rule", "explanation", "passage_id", "quote")
+
+REWRITE_SCHEMA: dict = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["rewritten", "changes"],
+    "properties": {
+        "rewritten": {"type": "string"},
+        "changes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": list(STR_FIELDS),
+                "properties": {k: {"type": "string"} for k in STR_FIELDS},
+            },
+        },
+    },
+}
+
+
+class Rejected(Exception):
+    """The model's reply failed validation; ``str(err)`` is the warning for the agent."""
+
+    def __init__(self, warning: str, cause: str) -> None:
+        super().__init__(warning)
+        self.cause = cause
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A change as the model (or the offline engine) described it."""
+
+    before: str
+    after: str
+    rule: str = ""
+    explanation: str = ""
+    passage_id: str = ""
+    quote: str = ""
+    citation: Citation | None = None  # already verified (offline hints)
+    start: int | None = None  # exact offsets into the original, when known
+    end: int | None = None
+    source: str = "model"  # "model" | "offline" | "repair"
+
+
+@dataclass
+class ModelRewrite:
+    rewritten: str
+    hints: list[Hint] = field(default_factory=list)
+
+
+def parse_rewrite(data: dict) -> ModelRewrite:
+    """The model's JSON as a ModelRewrite; TypeError when it is not the asked-for shape.
+
+    Unknown keys inside a change are ignored (a change is only a hint); ``rewritten`` must
+    be a non-empty string.
+    """
+    text = data.get("rewritten")
+    if not isinstance(text, str) or not text.strip():
+        raise TypeError("rewritten missing or empty")
+    raw = data.get("changes") or []
+    if not isinstance(raw, list):
+        raise TypeError("changes is not a list")
+    hints = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise TypeError("a change is not an object")
+        values = {}
+        for key in STR_FIELDS:
+            v = item.get(key)
+            if v is None:
+                v = ""
+            if not isinstance(v, str):
+                v = json.dumps(v, ensure_ascii=False) if not isinstance(v, (int, float)) else str(v)
+            values[key] = v
+        hints.append(Hint(**values))
+    return ModelRewrite(text, hints)
+
+
+# -- (1) facts -------------------------------------------------------------------------
+def facts_of(text: str) -> list[str]:
+    """The exact text of each fact of ``text`` (drafter.text.facts), each once."""
+    from drafter.text.facts import fact_spans
+
+    return list(dict.fromkeys(s.text for s in fact_spans(text)))
+
+
+def check_facts(facts: list[str], candidate: str) -> None:
+    """Reject ``candidate`` unless it still contains every one of the draft's ``facts``."""
+    missing = [f for f in facts if f not in candidate]
+    if missing:
+        shown = "、".join(f"“{m}”" for m in missing[:3]) + ("等" if len(missing) > 3 else "")
+        raise Rejected(
+            f"模型改动了草稿中的事实（{shown}不见了），已改用离线引擎的结果（the model altered facts）。",
+            "facts",
+        )
+
+
+# -- (5) scope -------------------------------------------------------------------------
+def prose(text: str, facts: list[str]) -> str:
+    """``text`` with each fact reduced to one mark: the scope check compares the wording."""
+    for fact in sorted(facts, key=len, reverse=True):
+        text = text.replace(fact, "\x00")
+    return text
+
+
+def check_scope(original: str, candidate: str, facts: list[str]) -> float:
+    """Reject ``candidate`` when its wording (facts aside) is far from the draft's."""
+    a, b = prose(original, facts), prose(candidate, facts)
+    ratio = similarity(a, b)
+    matched = ratio * (len(a) + len(b)) / 2
+    changed = len(a) + len(b) - 2 * matched
+    if ratio < SCOPE_MIN_SIMILARITY and changed > SCOPE_SLACK:
+        raise Rejected(
+            f"模型改写的范围远超语气（与草稿的相似度只有 {ratio:.2f}），已改用离线引擎的结果"
+            "（the model rewrote more than the tone）。",
+            "scope",
+        )
+    return ratio
+
+
+# -- (2) leftovers ---------------------------------------------------------------------
+def repair(candidate: str) -> RewriteResult:
+    """The offline engine run on the model's rewrite: its changes are what the model left."""
+    from drafter.rules import pack as rulepack
+    from drafter.rules.engine import analyse
+
+    return analyse(candidate, rulepack.get_pack())
+
+
+# -- (4) citations ---------------------------------------------------------------------
+def verified(passage_id: str, quote: str, corpus: Corpus | None = None) -> Citation | None:
+    """A citation when ``quote`` is verbatim in passage ``passage_id``, else None."""
+    quote = (quote or "").strip()
+    if not passage_id or not quote:
+        return None
+    p = (corpus or get_corpus()).by_id.get(passage_id)
+    if p is None or quote not in p.text:
+        return None
+    return Citation(source=p.source, passage_id=p.passage_id, quote=quote)
+
+
+def still_true(citation: Citation | None, corpus: Corpus | None = None) -> Citation | None:
+    """The citation if it still verifies against the corpus (the last guard), else None."""
+    if citation is None:
+        return None
+    return citation if (corpus or get_corpus()).verify(citation) else None
+
+
+# -- (3) changes -----------------------------------------------------------------------
+def _touches(a0: int, a1: int, b0: int, b1: int) -> bool:
+    if a0 == a1 or b0 == b1:  # an insertion touches what it borders
+        return a0 <= b1 and b0 <= a1
+    return a0 < b1 and b0 < a1
+
+
+def _fit(h: Hint, e: Edit) -> int:
+    """How well hint ``h``, placed over edit ``e``, accounts for it (1..4)."""
+    if h.before == e.before and h.after == e.after:
+        return 4
+    if (h.after and (h.after in e.after or e.after in h.after)) or (not h.after and not e.after):
+        return 3 if h.before in e.before or e.before in h.before else 2
+    return 1
+
+
+class HintIndex:
+    """Hints by where they sit in the original: at their own offsets (the offline engine's)
+    or wherever their ``before`` occurs (a model's), for quick lookup per edit."""
+
+    def __init__(self, original: str, hints: list[Hint]) -> None:
+        self.hints = list(dict.fromkeys(hints))  # a change repeated is one hint
+        found: dict[str, list[int]] = {}
+        entries: list[tuple[int, int, int]] = []
+        for i, h in enumerate(self.hints):
+            if h.start is not None and h.end is not None:
+                entries.append((h.start, h.end, i))
+                continue
+            if not h.before:
+                continue
+            if h.before not in found:
+                at, k = [], original.find(h.before)
+                while k >= 0:
+                    at.append(k)
+                    k = original.find(h.before, k + 1)
+                found[h.before] = at
+            entries.extend((k, k + len(h.before), i) for k in found[h.before])
+        entries.sort()
+        self.entries = entries
+        self.starts = [s for s, _, _ in entries]
+        self.longest = max((t - s for s, t, _ in entries), default=0)
+
+    def best(self, e: Edit) -> Hint | None:
+        """The hint that best accounts for ``e``; on a tie the earliest given."""
+        lo = bisect.bisect_left(self.starts, e.start - self.longest)
+        hi = bisect.bisect_right(self.starts, e.end)
+        best, key = None, (0, 0)
+        for s, t, i in self.entries[lo:hi]:
+            if _touches(s, t, e.start, e.end):
+                k = (_fit(self.hints[i], e), -i)
+                if best is None or k > key:
+                    best, key = self.hints[i], k
+        return best
+
+
+@dataclass
+class Built:
+    changes: list[Change]
+    dropped_quotes: int  # model quotes that were not verbatim in their passage
+
+
+def build_changes(original: str, edits: list[Edit], hints: list[Hint],
+                  offline_hints: list[Hint]) -> Built:
+    """The aligned ``edits`` of ``original`` as changes, labelled from the hints and cited."""
+    from drafter.rules import pack as rulepack
+
+    pack = rulepack.get_pack()
+    pack_rules = {r.id for r in pack.rules}
+    corpus = get_corpus()
+    model_index, offline_index = HintIndex(original, hints), HintIndex(original, offline_hints)
+    changes: list[Change] = []
+    dropped: set[int] = set()
+    for e in edits:
+        h = model_index.best(e)  # model hints first, then the repairs of the offline engine
+        o = offline_index.best(e)
+        rule = ""
+        if h is not None and h.rule in pack_rules:
+            rule = h.rule
+        elif o is not None:
+            rule = o.rule
+        rule = rule or FALLBACK_RULE
+        # A rule the offline engine fired here keeps the pack's vetted explanation (it says,
+        # e.g., that a definite statement asserts a fact); the model explains the rest.
+        explanation = (o.explanation if o is not None and o.rule == rule else "") or (
+            h.explanation.strip() if h is not None else "")
+        citation = None
+        if h is not None and h.citation is not None and h.rule == rule:
+            citation = h.citation  # an offline engine's hint: verified when the pack loaded
+        elif h is not None and (h.passage_id or h.quote):
+            citation = verified(h.passage_id, h.quote, corpus)
+            if citation is None:
+                dropped.add(id(h))
+        if citation is None and o is not None and o.rule == rule:
+            citation = o.citation
+        if citation is None and rule in pack_rules:
+            citation = pack.citation(rule)  # the rule's evidence, verified when the pack loaded
+        if not explanation:
+            explanation = "模型按团队的语气要求改写了这一处，请核对。"
+        changes.append(Change(rule, e.start, e.end, e.before, e.after, explanation,
+                              still_true(citation, corpus)))
+    return Built(changes, len(dropped))
+
+
+def hints_of(result: RewriteResult, source: str, exact: bool) -> list[Hint]:
+    """The offline engine's changes as hints (``exact``: their offsets are in the original)."""
+    return [Hint(c.before, c.after, c.rule, c.explanation, citation=c.citation,
+                 start=c.start if exact else None, end=c.end if exact else None, source=source)
+            for c in result.changes]
+
+
+# -- flags -----------------------------------------------------------------------------
+def map_flags(original: str, edits: list[Edit], flags: list[Flag]) -> tuple[list[Flag], list[Flag]]:
+    """Flags found on the rewrite moved onto ``original`` where the ``edits`` left their text
+    alone; the second list holds those inside text the model wrote (no place in the original)."""
+    kept, new = [], []
+    for f in flags:
+        shift = 0
+        placed = None
+        for e in edits:
+            if e.new_end <= f.start:
+                shift = (e.end - e.start) - (e.new_end - e.new_start) + shift
+                continue
+            if e.new_start >= f.end:
+                break
+            placed = False  # the flag touches text the model wrote
+            break
+        if placed is None:
+            start, end = f.start + shift, f.end + shift
+            if original[start:end] == f.text:
+                kept.append(Flag(f.rule, start, end, f.text, f.message, f.suggestion, f.citation))
+                continue
+        new.append(f)
+    return kept, new

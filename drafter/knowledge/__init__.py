@@ -1,0 +1,1 @@
+"""The manuals: the corpus store, ingest, and cleaning of scraped pages."""

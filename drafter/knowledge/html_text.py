@@ -1,0 +1,158 @@
+"""A scraped HTML page to its article text, one paragraph per block element.
+
+Blocks that are mostly link text (navigation tables, link lists, related headlines) and the
+items under a related-news heading are set aside as chrome, so the cleaner can still read the
+scraping site's name and links from them. Kept text is whitespace-collapsed but otherwise
+verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotation only: clean imports this module at run time
+    from drafter.knowledge.clean import Rules
+
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_TABLE_TAGS = frozenset({"table", "caption", "thead", "tbody", "tfoot", "tr", "td", "th"})
+_FLOW_TAGS = frozenset({"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre", "hr"})
+_PAGE_TAGS = frozenset({"html", "body", "main", "article", "section", "center"})
+# text never runs across these: each starts a new block
+_BLOCK_TAGS = _HEADING_TAGS | _TABLE_TAGS | _FLOW_TAGS | _PAGE_TAGS
+_VOID_TAGS = frozenset({"br", "hr", "img", "input", "meta", "link", "area", "col", "embed", "wbr"})
+# `<ahref="…">` (no space) would otherwise parse as an unknown tag and lose its link-ness.
+_GLUED_ATTR = re.compile(r"<a(?=(?:href|name|id|class|target|title|rel)\s*=)", re.IGNORECASE)
+_HTML_TAG = re.compile(
+    r"</?(?:html|body|head|p|div|table|tr|td|a|span|li|ul|br|h[1-6]|strong)\b[^>]*>", re.IGNORECASE
+)
+
+
+@dataclass
+class _Block:
+    tag: str
+    text: str
+    link_chars: int
+
+    @property
+    def link_density(self) -> float:
+        chars = len(self.text.replace(" ", ""))
+        return self.link_chars / chars if chars else 1.0
+
+
+class _BlockParser(HTMLParser):
+    """Splits a page into text blocks (one per block element) and counts link text in each."""
+
+    def __init__(self, skip_tags: frozenset[str]) -> None:
+        super().__init__(convert_charrefs=True)
+        self.skip_tags = skip_tags
+        self.blocks: list[_Block] = []
+        self.hrefs: list[str] = []
+        self.title = ""
+        self._skip: list[str] = []  # open elements whose text is never article text
+        self._blocks: list[str] = []  # open block elements
+        self._links = 0
+        self._in_title = False
+        self._parts: list[str] = []
+        self._link_chars = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.hrefs.append(value.strip())
+        if tag == "title":
+            self._in_title = True
+        elif tag == "body":  # </head> may be omitted: the body is never inside it
+            self._skip = [t for t in self._skip if t != "head"]
+            self._flush()
+        elif tag in self.skip_tags and tag not in _VOID_TAGS:
+            self._skip.append(tag)
+        elif tag == "a":
+            self._links += 1
+        elif tag == "br":
+            self._parts.append("\n")
+        elif tag in _BLOCK_TAGS:
+            self._flush()
+            if tag not in _VOID_TAGS:
+                self._blocks.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag in self._skip:
+            while self._skip and self._skip.pop() != tag:
+                pass
+        elif tag == "a":
+            self._links = max(0, self._links - 1)
+        elif tag in _BLOCK_TAGS:
+            self._flush()
+            if tag in self._blocks:
+                while self._blocks.pop() != tag:
+                    pass
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        elif not self._skip:
+            self._parts.append(data)
+            if self._links:
+                self._link_chars += len(re.sub(r"\s", "", data))
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+    def _flush(self) -> None:
+        text = "\n".join(
+            re.sub(r"\s+", " ", part).strip() for part in "".join(self._parts).split("\n")
+        )
+        text = text.strip()
+        if text:
+            self.blocks.append(
+                _Block(self._blocks[-1] if self._blocks else "", text, self._link_chars)
+            )
+        self._parts, self._link_chars = [], 0
+
+
+def looks_like_html(raw: str, filename: str = "") -> bool:
+    if Path(filename).suffix.lower() in (".html", ".htm"):
+        return True
+    head = raw.lstrip()[:200].lower()
+    return (head.startswith("<") or "<html" in head) and len(_HTML_TAG.findall(raw)) >= 5
+
+
+def _page_title(head_title: str, headings: list[str]) -> str:
+    """<title>, else the first <h1>, else <h2>; a heading inside <title> is the cleaner form."""
+    for heading in headings:
+        if not head_title or heading in head_title:
+            return heading
+    # `文章标题 | 网站名`: the part after the separator names the site, not the article
+    return re.split(r"\s+[|｜–—-]\s+|｜", head_title)[0].strip()
+
+
+def html_to_text(raw: str, rules: Rules) -> tuple[str, str, list[str]]:
+    """(article text with blocks as paragraphs, the page title, dropped text and links)."""
+    parser = _BlockParser(skip_tags=rules.html_skip_tags)
+    parser.feed(_GLUED_ATTR.sub("<a ", raw))
+    parser.close()
+    headings = [
+        b.text
+        for tag in ("h1", "h2")
+        for b in parser.blocks
+        if b.tag == tag and b.link_density <= rules.html_max_link_density
+    ]
+    title = _page_title(re.sub(r"\s+", " ", parser.title).strip(), headings)
+    kept, dropped = [], list(parser.hrefs)
+    in_related = False
+    for block in parser.blocks:
+        # a related-news heading owns the <li> items after it, linked or not
+        in_related = bool(rules.related_heading.match(block.text)) or (
+            in_related and block.tag == "li"
+        )
+        # navigation tables, link lists and related headlines are mostly link text
+        chrome = in_related or block.link_density > rules.html_max_link_density
+        (dropped if chrome else kept).append(block.text)
+    return "\n\n".join(kept), title, dropped

@@ -1,0 +1,1 @@
+"""The rule pack (data), its loading and validation, and the offline rewrite engine."""

@@ -1,0 +1,1 @@
+"""Text handling: decoding input, facts, word segmentation, script conversion."""

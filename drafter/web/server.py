@@ -1,0 +1,202 @@
+"""Serving the app: login, the MCP login gate, upload and queue limits, offline theme.
+
+``launch()`` starts a ``build_app()`` page with the app's safety settings: analytics and
+monitoring off, system fonts only (nothing fetched from elsewhere), an optional login from
+DRAFTER_AUTH covering every route (gradio's own and the MCP server's), an upload size limit,
+a bounded queue with concurrency limits, no share link.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from drafter import settings
+from drafter.errors import DrafterError
+from drafter.web import handlers as h
+
+CSS_PATH = Path(__file__).resolve().parent / "static" / "app.css"
+MAX_FILE_SIZE = h.MAX_UPLOAD_BYTES
+QUEUE_MAX_SIZE = 128  # events waiting; beyond it a user is told the queue is full
+CONCURRENCY = 8  # events of one kind running at once (the offline engine takes milliseconds)
+
+# System fonts only: nothing is fetched from a font service, so the page renders offline.
+SANS = [
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "Microsoft YaHei",
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "system-ui",
+    "-apple-system",
+    "Segoe UI",
+    "Roboto",
+    "Helvetica Neue",
+    "Arial",
+    "sans-serif",
+]
+MONO = [
+    "SFMono-Regular",
+    "Menlo",
+    "Consolas",
+    "Noto Sans Mono CJK SC",
+    "DejaVu Sans Mono",
+    "monospace",
+]
+
+
+def theme() -> gr.themes.Theme:
+    return gr.themes.Default(font=SANS, font_mono=MONO, primary_hue="blue")
+
+
+def auth_from_env() -> list[tuple[str, str]] | None:
+    """DRAFTER_AUTH=user:password[,user:password...] as gradio's auth list; None when empty."""
+    raw = settings.get("DRAFTER_AUTH").strip()
+    if not raw:
+        return None
+    pairs = []
+    for item in raw.split(","):
+        user, sep, password = item.strip().partition(":")
+        if not sep or not user.strip() or not password:
+            raise DrafterError(
+                "DRAFTER_AUTH 格式应为 user:password[,user:password...]，且用户名和密码都不能为空。"
+            )
+        pairs.append((user.strip(), password))
+    return pairs
+
+
+def warm_up() -> None:
+    """Load the rule pack, the tokenizer, the drafting pack and the index before the first user."""
+    from drafter.drafting.composer import draft
+    from drafter.retrieval.hybrid import open_index
+    from drafter.rules.engine import rewrite
+    from drafter.web.app import SAMPLE_DRAFT, SAMPLE_MESSAGE
+
+    rewrite(SAMPLE_DRAFT)
+    try:
+        open_index()
+    except DrafterError as err:  # search shows the same message; rewriting works without it
+        h.log.warning("index not ready: %s", err)
+    draft(SAMPLE_MESSAGE, "chat", "offline")
+
+
+MCP_PATH = "/gradio_api/mcp"
+
+
+class BasicAuthGate:
+    """ASGI middleware: HTTP Basic login (the DRAFTER_AUTH users) on one path prefix.
+
+    Gradio's login covers its own routes but not the MCP server it mounts; MCP clients send
+    ``Authorization: Basic base64(user:password)``.
+    """
+
+    def __init__(self, app, prefix: str, users: list[tuple[str, str]]) -> None:
+        self.app, self.prefix = app, prefix
+        self.users = [(u.encode(), p.encode()) for u, p in users]
+
+    def _allowed(self, header: bytes) -> bool:
+        import base64
+        import binascii
+        import hmac
+
+        scheme, _, value = header.partition(b" ")
+        if scheme.lower() != b"basic":
+            return False
+        try:
+            user, sep, password = base64.b64decode(value.strip(), validate=True).partition(b":")
+        except (binascii.Error, ValueError):
+            return False
+        ok = False
+        for u, p in self.users:  # compare with every user: no early exit to time
+            ok |= bool(sep) and hmac.compare_digest(user, u) & hmac.compare_digest(password, p)
+        return ok
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] in ("http", "websocket") and scope.get("path", "").startswith(self.prefix):
+            headers = dict(scope.get("headers") or [])
+            if not self._allowed(headers.get(b"authorization", b"")):
+                if scope["type"] != "http":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                body = b'{"detail": "Not authenticated"}'
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"www-authenticate", b'Basic realm="drafter", charset="UTF-8"'),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def _log_mcp_loopback_in(app: gr.Blocks, url: str, user: tuple[str, str]) -> None:
+    """Gradio's MCP server calls queued endpoints through a gradio_client of its own, which
+    has no credentials: hand it one that is logged in (gradio<7: ``_client_instance``)."""
+    from gradio_client import Client
+
+    server = getattr(app, "mcp_server_obj", None)
+    if server is None or not hasattr(server, "_client_instance"):
+        raise DrafterError(
+            "这个 gradio 版本不支持带登录的 MCP 服务：请去掉 DRAFTER_AUTH 或 --mcp 之一。"
+        )
+    server._client_instance = Client(
+        url,
+        auth=user,
+        download_files=False,
+        verbose=False,
+        analytics_enabled=False,
+        _skip_components=False,
+        headers={"x-gradio-user": "mcp"},
+    )
+
+
+def launch(
+    app: gr.Blocks,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    *,
+    mcp: bool = False,
+    prevent_thread_lock: bool = False,
+    quiet: bool = False,
+):
+    """Start the server with the app's safety settings; returns gradio's (app, local_url, _)."""
+    auth = auth_from_env()
+    app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY, api_open=False)
+    app_kwargs: dict = {}
+    if mcp and auth:
+        from starlette.middleware import Middleware
+
+        app_kwargs["middleware"] = [Middleware(BasicAuthGate, prefix=MCP_PATH, users=auth)]
+    result = app.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        auth=auth,
+        auth_message="回复助手：请登录。" if auth else None,
+        max_file_size=MAX_FILE_SIZE,
+        enable_monitoring=False,
+        mcp_server=mcp,
+        ssr_mode=False,
+        pwa=False,
+        run_history=False,
+        show_error=False,
+        footer_links=["api"],
+        prevent_thread_lock=True,
+        quiet=quiet,
+        theme=theme(),
+        css_paths=[CSS_PATH],
+        app_kwargs=app_kwargs,
+    )
+    if mcp and auth:
+        _log_mcp_loopback_in(app, result[1], auth[0])
+    if not prevent_thread_lock:
+        app.block_thread()
+    return result
