@@ -144,7 +144,7 @@ CLICK_JS = """async (draft) => {
 
 def click_to_result(browser, url: str, clicks: int) -> list[float]:
     """Milliseconds from the click on 改写 until the rewritten text shows, measured in the page."""
-    from drafter.rules.engine import rewrite
+    from drafter.rules.engine import rewrite_offline as rewrite
 
     ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     page = ctx.new_page()

@@ -55,7 +55,7 @@ def model_reply(request: dict) -> dict:
     """The fake model: the offline engine's rewrite of the draft it was sent, as JSON."""
     from fake_openai import delimited
 
-    from drafter.rules.engine import rewrite
+    from drafter.rules.engine import rewrite_offline as rewrite
 
     text = delimited(request) or ""
     r = rewrite(text)

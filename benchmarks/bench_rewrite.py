@@ -60,7 +60,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def bench_in_process(n_short: int, n_long: int) -> dict:
-    from drafter.rules.engine import rewrite
+    from drafter.rules.engine import rewrite_offline as rewrite
 
     rng = random.Random(7)
     pieces = [t for t in _texts() if any("\u4e00" <= ch <= "\u9fff" for ch in t)]

@@ -49,3 +49,11 @@ class LLMError(DrafterError):
 
 class NotConfiguredError(DrafterError):
     """A feature was asked for whose configuration is missing (for example no LLM)."""
+
+
+class SettingsError(DrafterError):
+    """An environment variable has a bad value; the message names the variable."""
+
+
+class StateError(DrafterError):
+    """The state folder (DRAFTER_HOME) cannot be created or written."""

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drafter import settings
 from drafter.errors import InputError
+from drafter.state import current
 from drafter.types import Change, apply_changes
 
 BUSY_TIMEOUT_S = 10.0
@@ -113,8 +113,10 @@ class RuleRate:
 
 def db_path() -> Path:
     """DRAFTER_FEEDBACK_DB, else DRAFTER_HOME/feedback.db."""
-    custom = settings.get("DRAFTER_FEEDBACK_DB")
-    path = Path(custom).expanduser() if custom else settings.home() / "feedback.db"
+    state = current()
+    if state.settings.feedback_db is None:
+        return state.state_dir() / "feedback.db"
+    path = state.settings.feedback_db
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -363,7 +363,7 @@ def test_upload_preview_cleans_html_and_ingest_indexes_it(tmp_path, monkeypatch,
     from drafter.web import handlers as h
 
     knowledge = tmp_path / "knowledge"
-    shutil.copytree(settings.knowledge_dir(), knowledge)
+    shutil.copytree(settings.bundled_knowledge_dir(), knowledge)
     monkeypatch.setenv("DRAFTER_KNOWLEDGE", str(knowledge))
     page = tmp_path / "refund-rules.html"
     page.write_text(

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import pytest
 
 from drafter import feedback
-from drafter.rules.engine import rewrite
+from drafter.rules.engine import rewrite_offline as rewrite
 from drafter.types import apply_changes
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -13,7 +13,7 @@ from drafter import feedback
 from drafter.cli.main import main
 from drafter.errors import InputError
 from drafter.evaluation import datasets
-from drafter.rules.engine import rewrite
+from drafter.rules.engine import rewrite_offline as rewrite
 from drafter.types import apply_changes
 
 DRAFT = "你好，你的订单可能是明天到。你为什么不早点联系我们？"

@@ -7,7 +7,7 @@ import json
 import pytest
 from fake_openai import MODEL, delimited, error, ok
 
-from drafter.drafting import composer as drafting_api
+from drafter.engines import registry as drafting_api
 from drafter.engines.llm import drafting, prompts
 from drafter.knowledge.corpus import get_corpus
 

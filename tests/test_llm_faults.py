@@ -13,7 +13,7 @@ from fake_openai import MODEL, Reply, closed_port, completion, error, ok
 
 from drafter.engines import registry as engines
 from drafter.engines.llm import call, rewriting
-from drafter.rules.engine import rewrite as offline_rewrite
+from drafter.rules.engine import rewrite_offline as offline_rewrite
 
 DRAFT = "你好，你的订单12345可能是物流延误了。你为什么不早点联系我们？"
 GOOD = {"rewritten": "您好，您的订单12345是物流延误了。是什么原因让您没有早点联系我们？", "changes": []}

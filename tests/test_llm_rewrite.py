@@ -12,9 +12,9 @@ from fake_openai import MODEL, FakeOpenAI, delimited, error, ok
 from drafter.engines import registry as engines
 from drafter.engines.llm import call, prompts, rewriting
 from drafter.engines.llm.validate import REWRITE_SCHEMA
-from drafter.errors import NotConfiguredError
+from drafter.errors import NotConfiguredError, SettingsError
 from drafter.knowledge.corpus import get_corpus
-from drafter.rules.engine import rewrite as offline_rewrite
+from drafter.rules.engine import rewrite_offline as offline_rewrite
 from drafter.types import RewriteResult, apply_changes
 
 DRAFT = ("你好，你的订单12345可能是物流延误了。你为什么不早点联系我们？退款¥199会在2024年5月20日前到账，"
@@ -297,7 +297,7 @@ def test_engine_resolution(monkeypatch):
     assert engines.resolve("auto") == "llm" and engines.llm_configured() == (True, "")
     assert engines.rewrite("你好", engine="offline").engine == "offline"
     monkeypatch.setenv("DRAFTER_LLM_CLIENT", "nonsense")
-    with pytest.raises(NotConfiguredError):
+    with pytest.raises(SettingsError, match="DRAFTER_LLM_CLIENT"):
         rewriting.rewrite_with_llm("你好")
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drafter.errors import InputError
-from drafter.rules.engine import rewrite
+from drafter.rules.engine import rewrite_offline as rewrite
 from drafter.text.decode import has_chinese
 from drafter.text.facts import fact_spans
 from drafter.types import apply_changes

@@ -11,7 +11,8 @@ from drafter import settings
 from drafter.errors import InputError
 from drafter.knowledge import corpus
 from drafter.rules import pack as rulepack
-from drafter.rules.engine import check, findings, line_col, rewrite
+from drafter.rules.engine import check, findings, line_col
+from drafter.rules.engine import rewrite_offline as rewrite
 from drafter.text.facts import fact_spans
 from drafter.types import apply_changes
 

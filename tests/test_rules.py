@@ -12,12 +12,13 @@ from drafter import settings
 from drafter.errors import RulePackError
 from drafter.knowledge import corpus
 from drafter.rules import pack as rulepack
-from drafter.rules.engine import analyse, rewrite
+from drafter.rules.engine import analyse
+from drafter.rules.engine import rewrite_offline as rewrite
 from drafter.text.script import to_traditional
 from drafter.types import apply_changes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
-BUNDLED = settings.rules_dir()
+BUNDLED = (settings.bundled_knowledge_dir() / "rules")
 
 
 def _lines(path: Path) -> list[str]:
@@ -154,7 +155,7 @@ def test_missing_rules_folder_is_a_rule_pack_error(tmp_path):
 def knowledge_with_extra_rule(tmp_path, monkeypatch) -> Path:
     """A knowledge folder = the bundled manuals and rules + one rule file of the team's own."""
     knowledge = tmp_path / "knowledge"
-    shutil.copytree(settings.knowledge_dir(), knowledge)
+    shutil.copytree(settings.bundled_knowledge_dir(), knowledge)
     for path in (FIXTURES / "extra").glob("*.yaml"):
         shutil.copy(path, knowledge / "rules" / path.name)
     monkeypatch.setenv("DRAFTER_KNOWLEDGE", str(knowledge))

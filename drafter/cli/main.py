@@ -9,7 +9,8 @@ import sys
 
 from drafter.errors import DrafterError
 
-# Each command lives in drafter/commands/<name>.py with NAME, HELP, add_arguments(), run().
+# Each command lives in drafter/cli/commands/<name>.py with NAME, HELP, add_arguments(),
+# run(args, app), where app is the Drafter this command builds.
 COMMANDS = ["ingest", "index", "search", "rewrite", "check", "draft", "eval", "feedback", "serve"]
 
 
@@ -44,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _progress(message: str, fraction: float | None = None) -> None:
+    """The library's progress, as one line on stderr (it never prints itself)."""
+    done = f" {fraction:.0%}" if fraction is not None else ""
+    print(f"drafter: {message}{done}", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     # Make stdout/stderr UTF-8 whatever the locale: the output is Chinese.
     for stream in (sys.stdout, sys.stderr):
@@ -55,7 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        from drafter.core import Drafter
+        from drafter.settings import Settings
+
+        app = Drafter(Settings.from_env(), progress=_progress)
+        with app.state.active():  # library code reached by the command sees this instance
+            return int(args._run(args, app) or 0)
     except DrafterError as err:
         print(f"drafter: {err}", file=sys.stderr)
         return err.exit_code
@@ -66,6 +78,16 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (e.g. `| head`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as err:  # a file system problem outside our own checks: one sentence
+        where = f"：{err.filename}" if getattr(err, "filename", None) else ""
+        print(f"drafter: 文件系统错误（{err.strerror or type(err).__name__}）{where}", file=sys.stderr)
+        return 2
+    except Exception as err:
+        if os.environ.get("DRAFTER_DEBUG"):
+            raise
+        print(f"drafter: 内部错误（{type(err).__name__}: {err}）。设置 DRAFTER_DEBUG=1 可查看详情。",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

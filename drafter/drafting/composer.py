@@ -1,9 +1,9 @@
-"""Drafting replies to customer messages: ``draft(message, channel) -> DraftResult``.
+"""The offline composer: ``draft_offline(message, channel) -> DraftResult``.
 
 The offline composer (the default) follows the manuals' complaint-handling steps: greeting,
 apology, restating the facts and the feeling, the next step with the manuals' time limits,
 thanks, the closing question. Its phrases, cue words and grounding quotes are data
-(knowledge/drafting.yaml, see drafter/drafting_pack.py); every phrase used is cited with a quote
+(knowledge/drafting.yaml, see drafter/drafting/pack.py); every phrase used is cited with a quote
 verbatim in the manuals. What it cannot know is a 【placeholder】 the agent fills in.
 Every reply then goes through the rewrite engine (the tone pass).
 
@@ -19,12 +19,13 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from drafter import settings
 from drafter.drafting.pack import CHANNELS, Pack, Phrase, Variant, load_pack
 from drafter.drafting.situations import Detection, detect
-from drafter.errors import InputError
+from drafter.errors import DrafterError, InputError
+from drafter.knowledge.corpus import get_corpus
+from drafter.state import current
 from drafter.text.decode import check_text, has_chinese
-from drafter.types import Citation, Usage
+from drafter.types import Citation, Passage, Usage
 
 OFFLINE = "offline"
 PLACEHOLDER = re.compile(r"【[^】\n]+】")
@@ -176,7 +177,7 @@ def compose(pack: Pack, det: Detection, channel: str, facts: list[Fact]) -> _Com
     }
     hours = pack.time_limits["complex" if det.complex else "simple"]
     values = {
-        "team": settings.get("DRAFTER_TEAM_NAME"),
+        "team": current().settings.team_name,
         "hours": str(hours),
         "topic": det.topic or "",
         "facts": _facts_clause(pack, shown),
@@ -205,8 +206,8 @@ def compose(pack: Pack, det: Detection, channel: str, facts: list[Fact]) -> _Com
     if channel == "chat":
         reply = "".join(paragraphs)
     else:
-        team = settings.get("DRAFTER_TEAM_NAME")
-        signature = settings.get("DRAFTER_SIGNATURE")
+        team = current().settings.team_name
+        signature = current().settings.signature
         sign_off = (
             "\n".join([*pack.closing_lines]) + "\n\n" + "\n".join(x for x in (team, signature) if x)
         )
@@ -238,9 +239,9 @@ def placeholders_in(text: str) -> list[str]:
 
 def tone_pass(result: DraftResult) -> DraftResult:
     """The rewrite engine over the reply: changes applied and cited, flags warned."""
-    from drafter.rules.engine import rewrite
+    from drafter.rules.engine import rewrite_offline
 
-    checked = rewrite(result.reply)
+    checked = rewrite_offline(result.reply)
     result.reply = checked.rewritten
     for change in checked.changes:
         c = change.citation
@@ -298,44 +299,41 @@ def _offline(
     return tone_pass(result)
 
 
-def draft(
-    message: str, channel: str = "chat", engine: str = "auto", *, situation: str | None = None
-) -> DraftResult:
-    """Draft a reply to a customer ``message`` for ``channel`` (chat or email).
+@dataclass
+class DraftInputs:
+    """What the offline analysis of a message gives every engine: facts, situation, a draft."""
 
-    ``situation`` forces one of the pack's situations instead of detecting it.
-    """
-    from drafter.engines.registry import resolve
+    message: str
+    channel: str
+    pack: Pack
+    facts: list[Fact]
+    detection: Detection
+    offline: DraftResult
 
-    _check(message, channel, situation)
-    resolved = resolve(engine)  # InputError for an unknown engine, NotConfiguredError for llm
-    return draft_reply(message, channel, use_llm=resolved == "llm", situation=situation)
+    def passages(self) -> list[Passage]:
+        """Passages for a model: the one holding the situation's heading, then retrieval hits."""
+        return _passages(self.message, self.pack, self.detection)
 
 
-def draft_reply(
-    message: str, channel: str, *, use_llm: bool, situation: str | None = None, **llm_options
-) -> DraftResult:
-    """The draft itself; ``llm_options`` go to the model call (the eval harness passes its
-    cache and replay settings here, where no endpoint need be configured)."""
-    _check(message, channel, situation)
+def analyse_message(message: str, channel: str = "chat", situation: str | None = None) -> DraftInputs:
+    """Facts, situation (detected unless ``situation`` forces one) and the offline draft."""
+    check_input(message, channel, situation)
     pack = load_pack()
     facts = extract_facts(message)
     det = detect(message, facts_count=len(restated_facts(pack, facts)), pack=pack)
     if situation:
         det.situation = situation
     offline = _offline(message, channel, pack, facts, det, forced=bool(situation))
-    if not use_llm:
-        return offline
-    from drafter.engines.llm.drafting import draft_with_llm
-
-    # The model's reply is validated, toned and cited there; on any failure it is the
-    # offline draft with a warning saying why.
-    return draft_with_llm(
-        message, channel, det.situation, facts, _passages(message, pack, det), offline, **llm_options
-    )
+    return DraftInputs(message, channel, pack, facts, det, offline)
 
 
-def _check(message: str, channel: str, situation: str | None) -> None:
+def draft_offline(message: str, channel: str = "chat", *, situation: str | None = None) -> DraftResult:
+    """The offline composer's reply to ``message`` (engine ``"offline"``)."""
+    return analyse_message(message, channel, situation).offline
+
+
+def check_input(message: str, channel: str, situation: str | None) -> None:
+    """InputError for an unknown channel or situation, or an unusable message."""
     if channel not in CHANNELS:
         raise InputError(f"渠道只能是 {' 或 '.join(CHANNELS)}，而不是 {channel!r}。")
     check_text(message, what="客户消息")
@@ -343,10 +341,8 @@ def _check(message: str, channel: str, situation: str | None) -> None:
         raise InputError(f"未知的情况 {situation!r}：可用 {', '.join(load_pack().situations)}。")
 
 
-def _passages(message: str, pack: Pack, det: Detection) -> list:
-    """Passages for the model: the one holding the situation's heading, then retrieval hits."""
-    from drafter.errors import DrafterError
-    from drafter.knowledge.corpus import get_corpus
+def _passages(message: str, pack: Pack, det: Detection) -> list[Passage]:
+    # Retrieval (numpy, chromadb) is imported only when a model needs passages.
     from drafter.retrieval.hybrid import search
 
     corpus = get_corpus()

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drafter import settings
 from drafter.errors import RulePackError
+from drafter.state import current
 
 PACK_FILE = "drafting.yaml"
 CHANNELS = ("chat", "email")
@@ -354,7 +354,7 @@ _cached: tuple[tuple[str, int, int], Pack] | None = None
 
 
 def pack_path() -> Path:
-    return settings.knowledge_dir() / PACK_FILE
+    return current().knowledge_dir / PACK_FILE
 
 
 def load_pack(path: Path | None = None) -> Pack:

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drafter import settings
+from drafter.engines.registry import ENGINES
 from drafter.errors import DrafterError
 from drafter.evaluation.cassettes import Cassettes, ReplayError, cassettes_dir
 from drafter.evaluation.prices import Prices
+from drafter.state import current
 
 
 @dataclass
@@ -54,14 +55,10 @@ class OfflineEngine:
     model: str | None = None
 
     def rewrite(self, text: str, key: str) -> Outcome:
-        from drafter.rules.engine import rewrite
-
-        return _timed(lambda: rewrite(text))
+        return _timed(lambda: ENGINES["offline"].rewrite(text))
 
     def draft(self, message: str, channel: str, key: str) -> Outcome:
-        from drafter.drafting.composer import draft
-
-        return _timed(lambda: draft(message, channel, engine="offline"))
+        return _timed(lambda: ENGINES["offline"].draft(message, channel))
 
 
 def _timed(call: Callable[[], Any]) -> Outcome:
@@ -196,9 +193,7 @@ class LLMEngine:
 
 def draft_with_options(message: str, channel: str, **llm: Any) -> Any:
     """What ``draft(engine="llm")`` does, with the cache/replay options passed to the model."""
-    from drafter.drafting.composer import draft_reply
-
-    return draft_reply(message, channel, use_llm=True, **llm)
+    return ENGINES["llm"].draft(message, channel, **llm)
 
 
 def _fingerprint(paths: list[Path]) -> str:
@@ -214,9 +209,9 @@ def input_fingerprints() -> dict[str, str]:
 
     out = {
         "corpus": get_corpus().fingerprint,
-        "rules": _fingerprint(list(settings.rules_dir().glob("*.yaml"))),
+        "rules": _fingerprint(list(current().rules_dir.glob("*.yaml"))),
     }
-    drafting = settings.knowledge_dir() / "drafting.yaml"
+    drafting = current().knowledge_dir / "drafting.yaml"
     if drafting.is_file():
         out["drafting"] = _fingerprint([drafting])
     return out

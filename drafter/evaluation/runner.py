@@ -22,7 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from drafter.errors import DrafterError
+from drafter.engines import registry
+from drafter.errors import DrafterError, InputError
 from drafter.evaluation import datasets as ds
 from drafter.evaluation.cassettes import no_network
 from drafter.evaluation.engines import LLMEngine, OfflineEngine, _ms, input_fingerprints
@@ -30,7 +31,7 @@ from drafter.evaluation.prices import Prices, load_prices
 
 FORMAT = "drafter-eval/1"
 SUITES = ("rewrite", "draft", "retrieval")
-ENGINES = ("offline", "replay", "llm")
+ENGINES = registry.names(evaluable=True)
 RETRIEVAL_K = 5
 
 
@@ -147,8 +148,10 @@ def _usage(suites: dict[str, dict], prices: Prices | None) -> dict | None:
 def make_engine(
     name: str, *, record: bool = False, cassettes: Path | None = None, prices: Path | None = None
 ):
-    if name not in ENGINES:
-        raise DrafterError(f"引擎只能是 {' / '.join(ENGINES)}，而不是 {name!r}。")
+    try:
+        registry.get(name, interactive=False)
+    except InputError as err:
+        raise DrafterError(str(err)) from None
     if record and name != "llm":
         raise DrafterError("--record 只能与 --engine llm 一起用（录制需要真实的模型）。")
     if name == "offline":

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -19,6 +18,7 @@ import yaml
 from drafter import settings
 from drafter.errors import DrafterError
 from drafter.knowledge.html_text import html_to_text, looks_like_html
+from drafter.state import current
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class Rules:
 def rules_path() -> Path:
     """The team's cleaning.yaml, else the bundled one (a custom knowledge dir may lack it)."""
     for candidate in (
-        settings.knowledge_dir() / "cleaning.yaml",
+        current().knowledge_dir / "cleaning.yaml",
         settings.bundled_knowledge_dir() / "cleaning.yaml",
     ):
         if candidate.is_file():
@@ -81,12 +81,13 @@ def rules_path() -> Path:
 
 
 def load_rules(path: Path | None = None) -> Rules:
-    path = path or rules_path()
-    return _load_rules_cached(str(path), path.stat().st_mtime_ns)
+    """The cleaning rules of ``path``, else the active knowledge's (reloaded when it changes)."""
+    if path is not None:
+        return _parse_rules(str(path))
+    return current().artefact("cleaning", lambda: _parse_rules(str(rules_path())))
 
 
-@lru_cache(maxsize=4)
-def _load_rules_cached(path: str, _mtime: int) -> Rules:
+def _parse_rules(path: str) -> Rules:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:

@@ -6,12 +6,11 @@ import hashlib
 import json
 import os
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from drafter import settings
 from drafter.retrieval import chunking
+from drafter.state import current
 from drafter.types import Citation, Passage
 
 
@@ -52,7 +51,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
 
 def load_manuals(directory: Path | None = None) -> list[Manual]:
     """Every ``*.md`` manual of the folder, sorted by slug (the body is the verbatim corpus)."""
-    directory = directory or settings.manuals_dir()
+    directory = directory or current().manuals_dir
     manuals = []
     for path in sorted(Path(directory).glob("*.md")):
         meta, body = split_front_matter(path.read_text(encoding="utf-8"))
@@ -100,19 +99,22 @@ class Corpus:
         return h.hexdigest()[:16]
 
     def _load_passages(self) -> list[Passage]:
-        cache = settings.home() / "cache" / f"passages-{self.fingerprint}.json"
+        cache = current().home / "cache" / f"passages-{self.fingerprint}.json"
         if cache.is_file():
             try:
                 return [Passage(**p) for p in json.loads(cache.read_text(encoding="utf-8"))]
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, OSError):
                 pass  # a damaged cache is rebuilt below
         passages = [p for m in self.manuals for p in chunk_manual(m)]
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(
-            json.dumps([p.__dict__ for p in passages], ensure_ascii=False), encoding="utf-8"
-        )
-        os.replace(tmp, cache)
+        try:  # the cache only saves time: a read-only state folder is no error here
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(
+                json.dumps([p.__dict__ for p in passages], ensure_ascii=False), encoding="utf-8"
+            )
+            os.replace(tmp, cache)
+        except OSError:
+            pass
         return passages
 
     def locate(self, quote: str, slug: str | None = None) -> Citation | None:
@@ -131,21 +133,10 @@ class Corpus:
         return bool(p and citation.quote and citation.quote in p.text)
 
 
-_lock = threading.Lock()
-_cached: tuple[str, Corpus] | None = None
-
-
 def get_corpus() -> Corpus:
-    """The corpus of the configured manuals folder, reloaded when a manual changes."""
-    global _cached
-    directory = settings.manuals_dir()
-    stamp = str(directory) + "|" + "|".join(
-        f"{p.name}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in sorted(directory.glob("*.md"))
-    )
-    with _lock:
-        if _cached is None or _cached[0] != stamp:
-            _cached = (stamp, Corpus(load_manuals(directory)))
-        return _cached[1]
+    """The corpus of the active knowledge folder (reloaded when a knowledge file changes)."""
+    state = current()
+    return state.artefact("corpus", lambda: Corpus(load_manuals(state.manuals_dir)))
 
 
 def locate(quote: str, slug: str | None = None) -> Citation | None:

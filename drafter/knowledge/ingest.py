@@ -16,10 +16,10 @@ from pathlib import Path
 
 import yaml
 
-from drafter import settings
 from drafter.errors import InputError
 from drafter.knowledge.clean import CleanedManual, clean
 from drafter.knowledge.corpus import split_front_matter
+from drafter.state import current
 from drafter.text import decode as textio
 
 SUFFIXES = (".txt", ".md", ".html", ".htm")
@@ -147,7 +147,8 @@ def ingest(
 
     `title` overrides the detected title (meant for a single file).
     """
-    out_dir = Path(out_dir) if out_dir is not None else settings.manuals_dir()
+    # Never into the package: DRAFTER_KNOWLEDGE, else DRAFTER_HOME/knowledge (seeded on first write).
+    out_dir = Path(out_dir) if out_dir is not None else current().writable_knowledge_dir() / "manuals"
     files = _inputs(list(paths))
     if not files:
         raise InputError("没有给出要导入的手册文件（no files given）。")
@@ -164,6 +165,7 @@ def ingest(
     for slug, (path, manual) in planned.items():
         output = out_dir / f"{slug}.md"
         _write_atomic(output, render(manual))
+        current().invalidate()
         reports.append(
             IngestReport(
                 source=path,

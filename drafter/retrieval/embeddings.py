@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from drafter import settings
+from drafter.state import current
 
 _NON_TEXT = re.compile(r"[\s\W_]+", re.UNICODE)
 
@@ -77,10 +77,10 @@ class OpenAIEmbedder:
         self.model = model
         self.name = f"openai:{model}"
         self._client = OpenAI(
-            api_key=settings.get("OPENAI_API_KEY") or "not-needed",
-            base_url=settings.get("OPENAI_BASE_URL") or None,
-            timeout=settings.get_float("DRAFTER_LLM_TIMEOUT"),
-            max_retries=settings.get_int("DRAFTER_LLM_RETRIES"),
+            api_key=current().settings.openai_api_key or "not-needed",
+            base_url=current().settings.openai_base_url or None,
+            timeout=current().settings.llm_timeout,
+            max_retries=current().settings.llm_retries,
         )
         self.dim = 0
 
@@ -106,15 +106,12 @@ class OpenAIEmbedder:
         return vectors / np.where(norms == 0, 1, norms)
 
 
-_default: HashedNgramEmbedder | None = None
+_HASHED = HashedNgramEmbedder()  # stateless: one for the process
 
 
 def get_embedder() -> Embedder:
     """The configured embedder: the endpoint when DRAFTER_EMBEDDINGS_MODEL is set, else hashing."""
-    global _default
-    model = settings.get("DRAFTER_EMBEDDINGS_MODEL")
+    model = current().settings.embeddings_model
     if model:
         return OpenAIEmbedder(model)
-    if _default is None:
-        _default = HashedNgramEmbedder()
-    return _default
+    return _HASHED

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
-import threading
 
 import numpy as np
 
 from drafter.errors import IndexMissingError, InputError
 from drafter.retrieval import index as index_mod
+from drafter.state import current
 from drafter.text import segment as tokenize
 from drafter.types import Passage
 
@@ -73,36 +72,39 @@ def _with_score(p: Passage, score: float) -> Passage:
     return Passage(p.passage_id, p.source, p.slug, p.text, p.start, p.end, score)
 
 
-_lock = threading.Lock()
-_open: tuple[str, OpenIndex] | None = None
-
-
 def open_index(auto_build: bool = True) -> OpenIndex:
-    """The live index, opened once per process and reopened when a new build is switched in.
+    """The live index, opened once per state and reopened when a new build is switched in.
 
-    With no index yet (or one built by another chromadb version or embedder), it is built
-    from the manuals first when ``auto_build``; otherwise IndexMissingError says how.
+    With no index yet, one built by another chromadb version or embedder, or one built from
+    other knowledge files than the active ones, it is (re)built first when ``auto_build``
+    (reported through the state's progress callback); otherwise IndexMissingError says how.
     """
-    global _open
     from drafter.retrieval.embeddings import get_embedder
 
-    with _lock:
+    state = current()
+    manifest = index_mod.read_manifest()
+    stale = manifest is not None and (
+        manifest.get("format") != index_mod.INDEX_FORMAT
+        or manifest.get("chromadb") != index_mod.chromadb_version()
+        or manifest.get("embedder") != get_embedder().name
+    )
+    outdated = manifest is not None and not stale and (
+        manifest.get("fingerprint") != index_mod.content_fingerprint()
+    )
+    if manifest is None or stale or outdated:
+        if not auto_build:
+            raise IndexMissingError("还没有索引：请先运行 `drafter index`（no index yet）。")
+        if manifest is None:
+            state.progress("还没有索引，正在建立……", None)
+        elif stale:
+            state.progress("索引由另一版本或另一嵌入方式建成，正在重建……", None)
+        else:
+            state.progress("手册或词典已更改，正在更新索引……", None)
+        index_mod.build_index(rebuild=bool(stale))
         manifest = index_mod.read_manifest()
-        stale = manifest is not None and (
-            manifest.get("format") != index_mod.INDEX_FORMAT
-            or manifest.get("chromadb") != index_mod.chromadb_version()
-            or manifest.get("embedder") != get_embedder().name
-        )
-        if manifest is None or stale:
-            if not auto_build:
-                raise IndexMissingError("还没有索引：请先运行 `drafter index`（no index yet）。")
-            why = "索引由另一版本或另一嵌入方式建成，正在重建" if stale else "还没有索引，正在建立"
-            print(f"{why}……（building the index）", file=sys.stderr)
-            index_mod.build_index(rebuild=bool(stale))
-            manifest = index_mod.read_manifest()
-        if _open is None or _open[0] != manifest["build"]:
-            _open = (manifest["build"], OpenIndex(manifest))
-        return _open[1]
+        assert manifest is not None
+    build = str(manifest["build"])
+    return state.keyed("index", f"{state.home}|{build}", lambda: OpenIndex(manifest))
 
 
 def search(query: str, k: int = 5) -> list[Passage]:

@@ -8,6 +8,7 @@ failed or interrupted build leaves the previous index working.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -17,18 +18,37 @@ from pathlib import Path
 
 import numpy as np
 
-from drafter import settings
 from drafter.errors import IndexBusyError, IndexMissingError, InputError
-from drafter.knowledge.corpus import Corpus, load_manuals
+from drafter.knowledge.corpus import Corpus, get_corpus, load_manuals
+from drafter.state import current
 
 INDEX_FORMAT = 2  # bump when a build's files change; older builds are rebuilt on first use
 MANIFEST = "manifest.json"
 
 
 def index_root() -> Path:
-    root = settings.home() / "index"
+    root = current().state_dir() / "index"
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+LEXICAL_FILES = ("synonyms.yaml", "userdict.txt")  # they change how passages are segmented
+
+
+def content_fingerprint(corpus: Corpus | None = None) -> str:
+    """What a build is made from: the manuals (and chunker), the thesaurus, the user dictionary."""
+    state = current()
+
+    def compute() -> str:
+        h = hashlib.sha256((corpus or get_corpus()).fingerprint.encode())
+        for name in LEXICAL_FILES:
+            path = state.knowledge_dir / name
+            h.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+        return h.hexdigest()[:16]
+
+    if corpus is not None:
+        return compute()
+    return state.artefact("index-fingerprint", compute)
 
 
 def chromadb_version() -> str:
@@ -43,7 +63,7 @@ def chroma_client(build_dir: Path | None):
     from chromadb.config import Settings
 
     chroma_settings = Settings(anonymized_telemetry=False)
-    url = settings.get("DRAFTER_CHROMA_URL")
+    url = current().settings.chroma_url
     if url:
         from urllib.parse import urlparse
 
@@ -117,6 +137,7 @@ def build_index(rebuild: bool = False, manuals_dir: Path | None = None) -> Build
     from drafter.retrieval.embeddings import get_embedder
 
     t0 = time.perf_counter()
+    current().invalidate()  # a build is asked for now: it reads the files as they are now
     try:
         with _lock():
             return _build_locked(rebuild, manuals_dir, get_embedder(), t0)
@@ -125,21 +146,22 @@ def build_index(rebuild: bool = False, manuals_dir: Path | None = None) -> Build
 
 
 def _build_locked(rebuild: bool, manuals_dir: Path | None, embedder, t0: float) -> BuildReport:
-    manuals = load_manuals(manuals_dir)
+    manuals = load_manuals(manuals_dir) if manuals_dir is not None else get_corpus().manuals
     if not manuals:
-        raise InputError(f"{manuals_dir or settings.manuals_dir()} 中没有手册（*.md）：请先用 `drafter ingest` 添加。")
+        raise InputError(f"{manuals_dir or current().manuals_dir} 中没有手册（*.md）：请先用 `drafter ingest` 添加。")
     corpus = Corpus(manuals)
+    fingerprint = content_fingerprint(corpus)
     try:
         old = read_manifest()
     except IndexMissingError:
         old = None  # damaged: build a new one over it
     version = chromadb_version()
-    server = settings.get("DRAFTER_CHROMA_URL")
+    server = current().settings.chroma_url
     if (
         not rebuild
         and old
         and old.get("format") == INDEX_FORMAT
-        and old.get("fingerprint") == corpus.fingerprint
+        and old.get("fingerprint") == fingerprint
         and old.get("embedder") == embedder.name
         and old.get("chromadb") == version
         and old.get("server", "") == server
@@ -161,7 +183,7 @@ def _build_locked(rebuild: bool, manuals_dir: Path | None, embedder, t0: float) 
             "embedder": embedder.name,
             "dim": int(report.pop("dim")),
             "server": server,
-            "fingerprint": corpus.fingerprint,
+            "fingerprint": fingerprint,
             "manuals": {m.slug: m.sha for m in manuals},
             "titles": {m.slug: m.title for m in manuals},
             "passages": len(corpus.passages),
@@ -238,7 +260,7 @@ def _remove_stale_builds(keep: str, old: dict | None) -> None:
     for d in index_root().glob("build-*"):
         if d.name != keep and d.is_dir():
             shutil.rmtree(d, ignore_errors=True)
-    if old and old.get("server") and old["server"] == settings.get("DRAFTER_CHROMA_URL"):
+    if old and old.get("server") and old["server"] == current().settings.chroma_url:
         with contextlib.suppress(Exception):  # a leftover collection on the server is harmless
             chroma_client(None).delete_collection(old["collection"])
 

@@ -350,7 +350,7 @@ def analyse(text: str, pack: RulePack, *, windowed: bool = True) -> RewriteResul
     return RewriteResult(text, apply_changes(text, changes), ENGINE, changes, flags, warnings)
 
 
-def rewrite(text: str) -> RewriteResult:
+def rewrite_offline(text: str) -> RewriteResult:
     """Rewrite a draft with the offline rules engine (engine ``"offline"``)."""
     check_text(text)
     return analyse(text, rulepack.get_pack())
@@ -436,4 +436,4 @@ def findings(result: RewriteResult) -> list[Finding]:
 
 def check(text: str) -> list[Finding]:
     """The findings of the offline rules on ``text`` (empty when the draft follows them)."""
-    return findings(rewrite(text))
+    return findings(rewrite_offline(text))

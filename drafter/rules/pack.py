@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from drafter import settings
 from drafter.errors import DrafterError, RulePackError
 from drafter.rules.model import Evidence, Pattern, Rule, RulePack
+from drafter.state import current
 from drafter.types import Citation
 
 KINDS = ("substitution", "existence")
@@ -354,7 +354,7 @@ def load_pack(
     """
     import yaml
 
-    directory = Path(directory) if directory is not None else settings.rules_dir()
+    directory = Path(directory) if directory is not None else current().rules_dir
     if not directory.is_dir():
         raise RulePackError(
             f"找不到规则目录 {directory}（rules folder missing）。", directory=str(directory)
@@ -425,7 +425,7 @@ _cache: dict[str, tuple[str, RulePack, float]] = {}
 
 def _stamp(directory: Path) -> str:
     parts = []
-    for folder in (directory, settings.manuals_dir()):
+    for folder in (directory, current().manuals_dir):
         if folder.is_dir():
             for p in sorted(folder.iterdir()):
                 if p.suffix in (".yaml", ".yml", ".md"):
@@ -442,7 +442,7 @@ def get_pack(directory: Path | None = None) -> RulePack:
 
     Files are looked at again at most every RECHECK_SECONDS, so a busy engine pays no stat calls.
     """
-    directory = Path(directory) if directory is not None else settings.rules_dir()
+    directory = Path(directory) if directory is not None else current().rules_dir
     key = str(directory)
     now = time.monotonic()
     with _lock:

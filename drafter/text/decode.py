@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from drafter import settings
 from drafter.errors import InputError
+from drafter.state import current
 
 
 def decode(data: bytes, *, what: str = "输入") -> str:
@@ -31,7 +31,7 @@ def decode(data: bytes, *, what: str = "输入") -> str:
 
 
 def max_chars() -> int:
-    return settings.get_int("DRAFTER_MAX_CHARS")
+    return current().settings.max_chars
 
 
 def check_text(text: str, *, what: str = "草稿") -> str:

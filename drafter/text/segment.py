@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 from pathlib import Path
+from typing import Any
 
-from drafter import settings
+import yaml
 
-_lock = threading.Lock()
-_tokenizer = None
+from drafter.state import State, current
+
 MIN_FREQ = 10
 
 # Tokens that carry no meaning for retrieval.
@@ -21,26 +21,36 @@ STOPWORDS = frozenset(
 )
 
 
-def _get():
-    """The configured jieba tokenizer (imported lazily: loading its dictionary takes ~0.4 s)."""
-    global _tokenizer
-    if _tokenizer is None:
-        with _lock:
-            if _tokenizer is None:
-                import jieba
+def _get() -> Any:
+    """The active knowledge's jieba tokenizer (with the team's user dictionary)."""
+    state = current()
+    return state.artefact("segmenter", lambda: _load_tokenizer(state))
 
-                jieba.setLogLevel(logging.WARNING)
-                cache_dir = settings.home() / "cache"
-                cache_dir.mkdir(parents=True, exist_ok=True)
-                tok = jieba.Tokenizer(str(_compact_dictionary(cache_dir)))
-                tok.tmp_dir = str(cache_dir)
-                tok.cache_file = f"jieba-min{MIN_FREQ}.cache"
-                tok.initialize()
-                userdict = settings.knowledge_dir() / "userdict.txt"
-                if userdict.is_file():
-                    tok.load_userdict(str(userdict))
-                _tokenizer = tok
-    return _tokenizer
+
+def _load_tokenizer(state: State) -> Any:
+    # jieba is imported here, not at the top: loading its dictionary takes ~0.4 s and only
+    # the paths that segment (rules for 为什么, retrieval) pay for it.
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    cache_dir = state.home / "cache"
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        writable = os.access(cache_dir, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:  # a read-only state folder: jieba's cache goes to a private temp folder
+        import tempfile
+
+        cache_dir = Path(tempfile.mkdtemp(prefix="drafter-jieba-"))
+    tok = jieba.Tokenizer(str(_compact_dictionary(cache_dir)))
+    tok.tmp_dir = str(cache_dir)
+    tok.cache_file = f"jieba-min{MIN_FREQ}.cache"
+    tok.initialize()
+    userdict = state.knowledge_dir / "userdict.txt"
+    if userdict.is_file():
+        tok.load_userdict(str(userdict))
+    return tok
 
 
 def _compact_dictionary(cache_dir: Path) -> Path:
@@ -98,25 +108,21 @@ def terms(text: str) -> list[str]:
     return out
 
 
-_synonyms: dict[str, tuple[str, ...]] | None = None
-
-
 def synonyms() -> dict[str, tuple[str, ...]]:
-    """Word -> its near-synonyms, from knowledge/synonyms.yaml (loaded once)."""
-    global _synonyms
-    if _synonyms is None:
-        table: dict[str, set[str]] = {}
-        path = settings.knowledge_dir() / "synonyms.yaml"
-        if path.is_file():
-            import yaml
+    """Word -> its near-synonyms, from the active knowledge's synonyms.yaml."""
+    state = current()
+    return state.artefact("synonyms", lambda: _load_synonyms(state.knowledge_dir / "synonyms.yaml"))
 
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            for group in data.get("groups", []):
-                words = [str(w).lower() for w in group]
-                for w in words:
-                    table.setdefault(w, set()).update(x for x in words if x != w)
-        _synonyms = {w: tuple(sorted(s)) for w, s in table.items()}
-    return _synonyms
+
+def _load_synonyms(path: Path) -> dict[str, tuple[str, ...]]:
+    table: dict[str, set[str]] = {}
+    if path.is_file():
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for group in data.get("groups", []):
+            words = [str(w).lower() for w in group]
+            for w in words:
+                table.setdefault(w, set()).update(x for x in words if x != w)
+    return {w: tuple(sorted(s)) for w, s in table.items()}
 
 
 def expand(query_terms: list[str]) -> list[str]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from drafter.drafting.composer import draft as draft_reply
 from drafter.engines import registry as engines
+from drafter.engines.registry import draft as draft_reply
 from drafter.text import decode as textio
 from drafter.web.handlers import problem
 

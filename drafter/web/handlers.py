@@ -205,7 +205,7 @@ def on_draft(message: str, channel: str, engine: str) -> tuple:
     t0 = time.perf_counter()
     try:
         textio.check_text(message, what="客户消息")
-        from drafter.drafting.composer import draft
+        from drafter.engines.registry import draft
 
         result = draft(message, channel or "chat", engine or "auto")
     except Exception as err:  # noqa: BLE001

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from drafter import settings
 from drafter.errors import DrafterError
+from drafter.state import current
 from drafter.web import handlers as h
 
 CSS_PATH = Path(__file__).resolve().parent / "static" / "app.css"
@@ -53,7 +53,7 @@ def theme() -> gr.themes.Theme:
 
 def auth_from_env() -> list[tuple[str, str]] | None:
     """DRAFTER_AUTH=user:password[,user:password...] as gradio's auth list; None when empty."""
-    raw = settings.get("DRAFTER_AUTH").strip()
+    raw = current().settings.auth.strip()
     if not raw:
         return None
     pairs = []
@@ -69,12 +69,12 @@ def auth_from_env() -> list[tuple[str, str]] | None:
 
 def warm_up() -> None:
     """Load the rule pack, the tokenizer, the drafting pack and the index before the first user."""
-    from drafter.drafting.composer import draft
+    from drafter.engines.registry import draft
     from drafter.retrieval.hybrid import open_index
-    from drafter.rules.engine import rewrite
+    from drafter.rules.engine import rewrite_offline
     from drafter.web.app import SAMPLE_DRAFT, SAMPLE_MESSAGE
 
-    rewrite(SAMPLE_DRAFT)
+    rewrite_offline(SAMPLE_DRAFT)
     try:
         open_index()
     except DrafterError as err:  # search shows the same message; rewriting works without it

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import unicodedata
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from drafter.core import Drafter
 
 NAME = "check"
 HELP = "检查草稿是否符合手册规则：列出每处命中（行:列 规则 说明），有命中时退出码为 1"
@@ -35,12 +39,12 @@ def underline(line: str, col: int, length: int) -> str:
     return head + "^" * max(1, sum(_width(ch) for ch in span))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, app: Drafter) -> int:
     from drafter.cli.io import print_json, read_input
-    from drafter.rules.engine import findings, rewrite
+    from drafter.rules.engine import findings
 
     text = read_input(args.file, what="草稿")
-    result = rewrite(text)
+    result = app.rewrite(text, engine="offline")
     found = findings(result)
     if args.json:
         print_json({"findings": [f.to_dict() for f in found], "warnings": list(result.warnings)})

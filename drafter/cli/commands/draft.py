@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+from drafter.engines import registry
+
+if TYPE_CHECKING:
+    from drafter.core import Drafter
 
 NAME = "draft"
 HELP = "按手册的投诉处理步骤为客户消息起草回复（chat 或 email）"
@@ -24,9 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--engine",
-        choices=["auto", "offline", "llm"],
+        choices=registry.names(interactive=True),
         default="auto",
-        help="auto：配置了模型就用 llm，否则 offline（默认）",
+        help=registry.help_text(),
     )
     p.add_argument(
         "--situation",
@@ -43,13 +49,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, app: Drafter) -> int:
     from drafter.cli.io import print_json, read_input
-    from drafter.drafting.composer import draft
     from drafter.drafting.pack import load_pack
 
     message = read_input(args.file, what="客户消息")
-    result = draft(message, channel=args.channel, engine=args.engine, situation=args.situation)
+    result = app.draft(message, channel=args.channel, engine=args.engine, situation=args.situation)
     if args.json:
         print_json(result.to_dict())
         return 0

@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from drafter.engines import registry
+
+if TYPE_CHECKING:
+    from drafter.core import Drafter
 
 NAME = "eval"
 HELP = "离线评测：改写、起草、检索三套用例的各项指标，可与基线比较、设阈值（供 CI 使用）"
@@ -22,10 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--engine",
-        choices=("offline", "replay", "llm"),
+        choices=registry.names(evaluable=True),
         default="offline",
-        help="offline：离线规则（默认）；replay：只用 evals/cassettes 中录制的模型回复，"
-        "不联网；llm：调用已配置的模型",
+        help=registry.help_text(interactive=False),
     )
     p.add_argument(
         "--record",
@@ -99,7 +104,7 @@ def _write(path: Path, text: str) -> None:
         raise InputError(f"无法写入 {path}：{err.strerror or err}。") from None
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, app: Drafter) -> int:
     from drafter.evaluation import baseline as bl
     from drafter.evaluation import report, runner
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from drafter.core import Drafter
 
 NAME = "feedback"
 HELP = "改写反馈（网页中对每处改动的采纳/拒绝）：查看各规则采纳率，或导出为改写评测用例"
@@ -29,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     stats.add_argument("--json", action="store_true", help="机器可读输出")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, app: Drafter) -> int:
     from drafter import feedback
     from drafter.cli.io import print_json
 

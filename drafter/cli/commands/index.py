@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from drafter.core import Drafter
 
 NAME = "index"
 HELP = "清洗并索引手册（默认 knowledge/manuals）；PATH 为要新增的手册文件"
@@ -16,14 +20,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="机器可读输出")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, app: Drafter) -> int:
     from pathlib import Path
 
     from drafter.cli.io import print_json
-    from drafter.retrieval import index
 
     if args.status:
-        st = index.status()
+        st = app.index_status()
         if args.json:
             print_json(st)
         elif st["built"]:
@@ -33,10 +36,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     added = []
     if args.paths:
-        from drafter.knowledge.ingest import ingest
-
-        added = ingest([Path(p) for p in args.paths])
-    report = index.build_index(rebuild=args.rebuild)
+        added = app.ingest([Path(p) for p in args.paths])
+    report = app.build_index(rebuild=args.rebuild)
     if args.json:
         out = dict(report.__dict__)
         out["ingested"] = [getattr(r, "__dict__", str(r)) for r in added]

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from drafter.engines import registry
+from drafter.types import RewriteResult
+
+if TYPE_CHECKING:
+    from drafter.core import Drafter
 
 NAME = "rewrite"
 HELP = "按手册改写客服草稿（你→您、可能→是、为什么→是什么），列出每处改动的理由与出处"
@@ -18,9 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--engine",
-        choices=("auto", "offline", "llm"),
+        choices=registry.names(interactive=True),
         default="auto",
-        help="auto：配置了 LLM 就用 LLM，否则离线规则（默认）；offline：离线规则；llm：只用 LLM",
+        help=registry.help_text(),
     )
     out = p.add_mutually_exclusive_group()
     out.add_argument(
@@ -36,28 +42,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _engine(name: str) -> Callable[[str], object]:
-    """The rewrite function for ``--engine``: the LLM engines plug in through drafter.engines.registry."""
-    from drafter.rules.engine import rewrite as offline
-
-    if name == "offline":
-        return offline
-    try:
-        engines = importlib.import_module("drafter.engines.registry")  # the LLM engines, once built
-    except ModuleNotFoundError as err:
-        if err.name != "drafter.engines.registry":
-            raise
-        engines = None
-    if engines is not None:
-        return lambda text: engines.rewrite(text, engine=name)
-    if name == "llm":
-        from drafter.errors import NotConfiguredError
-
-        raise NotConfiguredError(
-            "没有配置 LLM（no LLM configured）：请设置 DRAFTER_LLM_MODEL 和 OPENAI_BASE_URL/OPENAI_API_KEY，"
-            "或使用 --engine offline。"
-        )
-    return offline
+def _engine(name: str) -> Callable[[str], RewriteResult]:
+    """The rewrite function for ``--engine`` (NotConfiguredError for llm without a model)."""
+    registry.resolve(name)  # refuses an unconfigured llm before any input is read
+    engine = registry.get(name)
+    return engine.rewrite
 
 
 def _cite(citation) -> str:
@@ -122,7 +111,7 @@ def _run_jsonl(raw: str, rewrite: Callable[[str], object]) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, app: Drafter) -> int:
     from drafter.cli.io import print_json, read_input
 
     rewrite = _engine(args.engine)

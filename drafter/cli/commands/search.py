@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from drafter.core import Drafter
 
 NAME = "search"
 HELP = "在手册中检索与问题最相关的段落"
@@ -14,11 +18,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help='输出 [{"passage_id","source","text","score"}]')
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, app: Drafter) -> int:
     from drafter.cli.io import print_json
-    from drafter.retrieval.hybrid import search
 
-    hits = search(" ".join(args.query), k=args.k)
+    hits = app.search(" ".join(args.query), k=args.k)
     if args.json:
         print_json([h.to_dict() for h in hits])
         return 0

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from drafter.core import Drafter
 
 NAME = "serve"
 HELP = "启动网页应用（改写、起草、知识库、评测）；默认只在本机 127.0.0.1:7860 上提供"
@@ -22,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, app: Drafter) -> int:
     import sys
     import time
 

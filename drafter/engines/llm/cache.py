@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from drafter import settings
+from drafter.state import current
 
 
 def prompt_hash(messages: list[dict], schema: dict, name: str) -> str:
@@ -53,13 +53,13 @@ class ResponseCache:
 
 
 def default_cache_dir() -> Path:
-    return settings.home() / "llm-cache"
+    return current().state_dir() / "llm-cache"
 
 
 def for_call(cache: bool | None, cache_dir: Path | None, replay: bool) -> ResponseCache | None:
     """The cache a call uses: ``cache_dir``, else DRAFTER_HOME/llm-cache when on, else none."""
     if cache_dir is not None:
         return ResponseCache(Path(cache_dir))
-    if replay or cache or (cache is None and settings.get("DRAFTER_LLM_CACHE") == "1"):
+    if replay or cache or (cache is None and current().settings.llm_cache):
         return ResponseCache(default_cache_dir())
     return None

@@ -21,12 +21,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drafter import settings
 from drafter.engines.llm import config
 from drafter.engines.llm.cache import ResponseCache, cache_key, for_call
 from drafter.engines.llm.prompts import count_tokens, message_tokens
 from drafter.engines.llm.transport import RawReply, Transport, make_transport
 from drafter.errors import LLMError
+from drafter.state import current
 from drafter.types import Usage
 
 MODES = ("json_schema", "json_object", "text")
@@ -189,7 +189,7 @@ def backoff(failures: int) -> float:
 def _config(model: str | None, replay: bool) -> config.LLMConfig:
     """The configuration; replay needs only a model name (it never reaches the network)."""
     if replay:
-        cfg_model = model or settings.get("DRAFTER_LLM_MODEL")
+        cfg_model = model or current().settings.llm_model
         if not cfg_model:
             config.load()  # raises NotConfiguredError naming the variables
         return config.LLMConfig(cfg_model, "", "", 0.1, 0, "openai")

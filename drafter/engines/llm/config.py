@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drafter import settings
 from drafter.errors import NotConfiguredError
+from drafter.state import current
 
 CLIENTS = ("openai", "langchain")
 
@@ -27,9 +27,9 @@ class LLMConfig:
 
 def configured() -> tuple[bool, str]:
     """(True, "") when the LLM engine can run, else (False, the reason in one sentence)."""
-    if not settings.get("DRAFTER_LLM_MODEL"):
+    if not current().settings.llm_model:
         return False, "没有配置模型：请设置 DRAFTER_LLM_MODEL（no LLM model configured）。"
-    if not (settings.get("OPENAI_API_KEY") or settings.get("OPENAI_BASE_URL")):
+    if not (current().settings.openai_api_key or current().settings.openai_base_url):
         return False, ("没有配置模型服务：请设置 OPENAI_API_KEY 或 OPENAI_BASE_URL"
                        "（no API key or base URL）。")
     return True, ""
@@ -44,17 +44,17 @@ def load() -> LLMConfig:
             "（the LLM engine is not configured）。",
             reason=reason,
         )
-    client = settings.get("DRAFTER_LLM_CLIENT").strip().lower()
+    client = current().settings.llm_client.strip().lower()
     if client not in CLIENTS:
         raise NotConfiguredError(
             f"DRAFTER_LLM_CLIENT 只能是 {' 或 '.join(CLIENTS)}，而不是 {client!r}。"
         )
     return LLMConfig(
-        model=settings.get("DRAFTER_LLM_MODEL"),
-        api_key=settings.get("OPENAI_API_KEY"),
-        base_url=settings.get("OPENAI_BASE_URL"),
-        timeout=max(0.1, settings.get_float("DRAFTER_LLM_TIMEOUT")),
-        retries=max(0, settings.get_int("DRAFTER_LLM_RETRIES")),
+        model=current().settings.llm_model,
+        api_key=current().settings.openai_api_key,
+        base_url=current().settings.openai_base_url,
+        timeout=max(0.1, current().settings.llm_timeout),
+        retries=max(0, current().settings.llm_retries),
         client=client,
     )
 

@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from drafter import settings
 from drafter.engines.llm import call, prompts, validate
 from drafter.errors import DrafterError, LLMError
+from drafter.state import current
 from drafter.types import Citation, Passage
 
 SCHEMA_NAME = "draft"
@@ -151,7 +151,7 @@ def draft_with_llm(message: str, channel: str, situation: str, facts: list,
     if dropped:
         warnings.append(f"模型给出的 {dropped} 条引文在所注段落中找不到原文，已删去（unverified quotes dropped）。")
     result = dataclasses.replace(
-        offline_result, reply=text, engine=f"llm:{model or settings.get('DRAFTER_LLM_MODEL')}",
+        offline_result, reply=text, engine=f"llm:{model or current().settings.llm_model}",
         citations=citations, placeholders=placeholders_in(text), warnings=warnings,
         usage=reply.usage,
     )

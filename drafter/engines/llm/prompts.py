@@ -17,13 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drafter import settings
 from drafter.errors import DrafterError
 from drafter.retrieval import chunking
+from drafter.state import current
 from drafter.types import Passage
 
 # prompt name -> (placeholders it must use, placeholders it may use)
@@ -124,12 +123,8 @@ def parse(path: Path, name: str) -> PromptTemplate:
                           frozenset(found))
 
 
-_lock = threading.Lock()
-_cache: dict[str, tuple[tuple, PromptTemplate]] = {}
-
-
 def find(name: str, directory: Path | None = None) -> Path:
-    directory = directory or settings.prompts_dir()
+    directory = directory or current().prompts_dir
     for ext in (".md", ".txt"):
         path = directory / f"{name}{ext}"
         if path.is_file():
@@ -141,17 +136,9 @@ def load(name: str, directory: Path | None = None) -> PromptTemplate:
     """The validated prompt ``name`` (e.g. ``rewrite.user``), re-read when its file changes."""
     if name not in SPECS:
         raise PromptError(f"没有名为 {name} 的提示词。")
-    path = find(name, directory)
-    st = path.stat()
-    stamp = (str(path), st.st_mtime_ns, st.st_size)
-    with _lock:
-        hit = _cache.get(name)
-        if hit and hit[0] == stamp:
-            return hit[1]
-    template = parse(path, name)
-    with _lock:
-        _cache[name] = (stamp, template)
-    return template
+    if directory is not None:
+        return parse(find(name, directory), name)
+    return current().artefact(f"prompt:{name}", lambda: parse(find(name), name))
 
 
 def delimiters(data: str, label: str) -> tuple[str, str]:
@@ -199,7 +186,7 @@ def build(kind: str, *, data_key: str, data: str, values: dict[str, str],
     (DRAFTER_PROMPT_BUDGET); the first that does not fit is cut at a sentence, the rest left
     out. The data itself is never cut.
     """
-    budget = budget if budget is not None else settings.get_int("DRAFTER_PROMPT_BUDGET")
+    budget = budget if budget is not None else current().settings.prompt_budget
     system = load(f"{kind}.system", directory)
     user = load(f"{kind}.user", directory)
     begin, end = delimiters(data, data_key.upper())

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from drafter import settings
 from drafter.engines.llm import call, prompts, validate
 from drafter.engines.llm.align import align
 from drafter.engines.llm.prompts import PromptError
 from drafter.engines.llm.validate import REWRITE_SCHEMA, Rejected
 from drafter.errors import DrafterError, LLMError
+from drafter.state import current
 from drafter.text.decode import check_text
 from drafter.types import Passage, RewriteResult, Usage
 
@@ -37,9 +37,9 @@ class Prepared:
 
 
 def offline_rewrite(text: str) -> RewriteResult:
-    from drafter.rules.engine import rewrite
+    from drafter.rules.engine import rewrite_offline
 
-    return rewrite(text)
+    return rewrite_offline(text)
 
 
 def gather_passages(text: str, offline: RewriteResult) -> list[Passage]:
@@ -102,7 +102,7 @@ def prompt_warning(err: DrafterError) -> str:
 
 
 def model_name(model: str | None) -> str:
-    return model or settings.get("DRAFTER_LLM_MODEL")
+    return model or current().settings.llm_model
 
 
 def same_frame(original: str, rewritten: str) -> str:
