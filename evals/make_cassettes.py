@@ -92,8 +92,8 @@ def fake_model(faults_by_text: dict[str, str]):
     """The scripted model: the offline engines' answer to the text between the delimiters."""
     from fake_openai import ok
 
-    from drafter.engines.registry import draft
     from drafter.engines.llm.prompts import count_tokens, message_tokens
+    from drafter.engines.registry import draft
     from drafter.rules.engine import rewrite_offline as rewrite
 
     def answer(request: dict):

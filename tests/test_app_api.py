@@ -40,8 +40,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(*, auth: str | None = None, mcp: bool = False):
-    """build_app() + launch() as `drafter serve` does, on a free loopback port."""
+def start(*, auth: str | None = None, mcp: bool = False, env: dict[str, str] | None = None):
+    """build_app() + launch() as `drafter serve` does (its settings read once, at start), on a
+    free loopback port."""
+    from drafter.core import Drafter
     from drafter.web.app import build_app
     from drafter.web.server import launch
 
@@ -50,7 +52,9 @@ def start(*, auth: str | None = None, mcp: bool = False):
             mp.delenv("DRAFTER_AUTH", raising=False)
         else:
             mp.setenv("DRAFTER_AUTH", auth)
-        app = build_app()
+        for name, value in (env or {}).items():
+            mp.setenv(name, value)
+        app = build_app(Drafter())
         _, url, _ = launch(
             app, "127.0.0.1", free_port(), mcp=mcp, prevent_thread_lock=True, quiet=True
         )
@@ -152,10 +156,13 @@ def test_bad_input_gets_one_sentence_not_a_traceback(client, args, api, words):
     assert words in message and "Traceback" not in message
 
 
-def test_length_is_checked(client, monkeypatch):
-    monkeypatch.setenv("DRAFTER_MAX_CHARS", "30")
-    with pytest.raises(Exception, match="超过上限 30"):
-        client.predict("你好" * 20, api_name="/rewrite")
+def test_length_is_checked():
+    app, url = start(env={"DRAFTER_MAX_CHARS": "30"})  # the server's settings, read at start
+    try:
+        with pytest.raises(Exception, match="超过上限 30"):
+            Client(url, verbose=False, download_files=False).predict("你好" * 20, api_name="/rewrite")
+    finally:
+        app.close()
 
 
 # ---------------------------------------------------------------- safety settings

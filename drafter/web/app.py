@@ -7,8 +7,13 @@ contracts of DESIGN.md.
 
 from __future__ import annotations
 
+import functools
+import inspect
+from typing import Any
+
 import gradio as gr
 
+from drafter.core import Drafter
 from drafter.web import api
 from drafter.web import format as fmt
 from drafter.web import handlers as h
@@ -290,8 +295,41 @@ def _eval_tab(with_suite: bool) -> dict:
     return c
 
 
-def build_app() -> gr.Blocks:
-    """The whole page. Tabs whose capability is missing are not shown."""
+class _Bound:
+    """A module whose functions run with ``drafter``'s state active (gradio calls them in its
+    worker threads, where no state is active otherwise); constants pass through."""
+
+    def __init__(self, module: Any, drafter: Drafter) -> None:
+        self._module, self._state = module, drafter.state
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._module, name)
+        if not callable(value) or isinstance(value, type):
+            return value
+        state = self._state
+        if inspect.isgeneratorfunction(value):
+            @functools.wraps(value)
+            def stream(*args: Any, **kwargs: Any) -> Any:
+                with state.active():
+                    yield from value(*args, **kwargs)
+            return stream
+
+        @functools.wraps(value)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with state.active():
+                return value(*args, **kwargs)
+        return call
+
+
+def build_app(drafter: Drafter | None = None) -> gr.Blocks:
+    """The whole page over ``drafter`` (the default one when None). Tabs whose capability is
+    missing are not shown."""
+    drafter = drafter if drafter is not None else Drafter.default()
+    with drafter.state.active():
+        return _build(_Bound(h, drafter), _Bound(api, drafter))
+
+
+def _build(h: Any, api: Any) -> gr.Blocks:
     private = {"api_visibility": "private"}
     engine_info = h.engine_choices()
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True) as app:

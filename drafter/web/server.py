@@ -12,6 +12,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from drafter.core import Drafter
 from drafter.errors import DrafterError
 from drafter.state import current
 from drafter.web import handlers as h
@@ -67,19 +68,16 @@ def auth_from_env() -> list[tuple[str, str]] | None:
     return pairs
 
 
-def warm_up() -> None:
+def warm_up(drafter: Drafter) -> None:
     """Load the rule pack, the tokenizer, the drafting pack and the index before the first user."""
-    from drafter.engines.registry import draft
-    from drafter.retrieval.hybrid import open_index
-    from drafter.rules.engine import rewrite_offline
     from drafter.web.app import SAMPLE_DRAFT, SAMPLE_MESSAGE
 
-    rewrite_offline(SAMPLE_DRAFT)
+    drafter.rewrite(SAMPLE_DRAFT, engine="offline")
     try:
-        open_index()
+        drafter.search(SAMPLE_DRAFT, k=1)
     except DrafterError as err:  # search shows the same message; rewriting works without it
         h.log.warning("index not ready: %s", err)
-    draft(SAMPLE_MESSAGE, "chat", "offline")
+    drafter.draft(SAMPLE_MESSAGE, "chat", "offline")
 
 
 MCP_PATH = "/gradio_api/mcp"

@@ -46,15 +46,15 @@ def run(args: argparse.Namespace, app: Drafter) -> int:
     auth = auth_from_env()  # a malformed DRAFTER_AUTH stops here, before anything listens
     if args.host not in ("127.0.0.1", "localhost", "::1") and not auth:
         print("drafter: 注意：应用对本机以外开放，但没有设置 DRAFTER_AUTH 登录。", file=sys.stderr)
-    warm_up()
-    app = build_app()
+    warm_up(app)
+    page = build_app(app)
     print(
         f"回复助手：http://{args.host}:{args.port}/（准备用时 {time.perf_counter() - t0:.1f} 秒；"
         "Ctrl+C 退出）",
         file=sys.stderr,
     )
     try:
-        launch(app, args.host, args.port, mcp=args.mcp, quiet=True)
+        launch(page, args.host, args.port, mcp=args.mcp, quiet=True)
     except OSError as err:
         raise DrafterError(f"无法在 {args.host}:{args.port} 上启动：{err}。") from None
     return 0

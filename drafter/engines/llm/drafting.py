@@ -14,29 +14,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from drafter.engines.llm import call, prompts, validate
 from drafter.errors import DrafterError, LLMError
+from drafter.models import llm as replies
 from drafter.state import current
 from drafter.types import Citation, Passage
 
 SCHEMA_NAME = "draft"
-DRAFT_SCHEMA: dict = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["reply", "citations"],
-    "properties": {
-        "reply": {"type": "string"},
-        "citations": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["passage_id", "quote"],
-                "properties": {"passage_id": {"type": "string"}, "quote": {"type": "string"}},
-            },
-        },
-    },
-}
+DRAFT_SCHEMA: dict = replies.DRAFT_SCHEMA  # from the model that validates the reply
 # Kinds of fact a reply may only repeat, never make up.
 NO_INVENTING = ("order", "phone", "url", "email", "amount")
 LEAK_LINE_CHARS = 12  # a line of the instructions this long found in the reply is a leak
@@ -44,18 +31,11 @@ LEAK_LINE_CHARS = 12  # a line of the instructions this long found in the reply 
 
 def parse_draft(data: dict) -> tuple[str, list[tuple[str, str]]]:
     """(reply, [(passage_id, quote)]); TypeError when the reply is not the asked-for shape."""
-    reply = data.get("reply")
-    if not isinstance(reply, str) or not reply.strip():
-        raise TypeError("reply missing or empty")
-    raw = data.get("citations") or []
-    if not isinstance(raw, list):
-        raise TypeError("citations is not a list")
-    cites = []
-    for item in raw:
-        if not isinstance(item, dict):
-            raise TypeError("a citation is not an object")
-        cites.append((str(item.get("passage_id") or ""), str(item.get("quote") or "")))
-    return reply.strip(), cites
+    try:
+        draft = replies.DraftReply.model_validate(data)
+    except ValidationError as err:
+        raise TypeError(replies.reply_problem(err, replies.DraftReply)) from None
+    return draft.reply.strip(), [(c.passage_id, c.quote) for c in draft.citations]
 
 
 class _Failed(Exception):

@@ -15,11 +15,13 @@ A rejection raises :class:`Rejected`, whose message is the warning the agent see
 from __future__ import annotations
 
 import bisect
-import json
 from dataclasses import dataclass, field
+
+from pydantic import ValidationError
 
 from drafter.engines.llm.align import Edit, similarity
 from drafter.knowledge.corpus import Corpus, get_corpus
+from drafter.models import llm as replies
 from drafter.types import Change, Citation, Flag, RewriteResult
 
 # (5) Below this character similarity, and with more than SCOPE_SLACK characters changed,
@@ -29,25 +31,9 @@ SCOPE_MIN_SIMILARITY = 0.5
 SCOPE_SLACK = 12
 FALLBACK_RULE = "tone"  # a change no rule of the pack accounts for
 
-STR_FIELDS = ("before", "after", "rule", "explanation", "passage_id", "quote")
-
-REWRITE_SCHEMA: dict = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["rewritten", "changes"],
-    "properties": {
-        "rewritten": {"type": "string"},
-        "changes": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": list(STR_FIELDS),
-                "properties": {k: {"type": "string"} for k in STR_FIELDS},
-            },
-        },
-    },
-}
+# The reply's model (drafter/models/llm.py) validates it and gives the schema sent.
+REWRITE_SCHEMA: dict = replies.REWRITE_SCHEMA
+STR_FIELDS = tuple(replies.ChangeHint.model_fields)
 
 
 class Rejected(Exception):
@@ -83,29 +69,14 @@ class ModelRewrite:
 def parse_rewrite(data: dict) -> ModelRewrite:
     """The model's JSON as a ModelRewrite; TypeError when it is not the asked-for shape.
 
-    Unknown keys inside a change are ignored (a change is only a hint); ``rewritten`` must
-    be a non-empty string.
+    Unknown keys are ignored (a change is only a hint); ``rewritten`` must be a non-empty
+    string; a missing change field is "" and a non-string one is kept as text.
     """
-    text = data.get("rewritten")
-    if not isinstance(text, str) or not text.strip():
-        raise TypeError("rewritten missing or empty")
-    raw = data.get("changes") or []
-    if not isinstance(raw, list):
-        raise TypeError("changes is not a list")
-    hints = []
-    for item in raw:
-        if not isinstance(item, dict):
-            raise TypeError("a change is not an object")
-        values = {}
-        for key in STR_FIELDS:
-            v = item.get(key)
-            if v is None:
-                v = ""
-            if not isinstance(v, str):
-                v = json.dumps(v, ensure_ascii=False) if not isinstance(v, (int, float)) else str(v)
-            values[key] = v
-        hints.append(Hint(**values))
-    return ModelRewrite(text, hints)
+    try:
+        reply = replies.RewriteReply.model_validate(data)
+    except ValidationError as err:
+        raise TypeError(replies.reply_problem(err, replies.RewriteReply)) from None
+    return ModelRewrite(reply.rewritten, [Hint(**c.model_dump()) for c in reply.changes])
 
 
 # -- (1) facts -------------------------------------------------------------------------
