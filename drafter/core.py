@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from drafter import state as state_mod
 from drafter.drafting.composer import DraftResult
 from drafter.engines import registry
+from drafter.knowledge.ingest import ingest
+from drafter.rules.engine import check
 from drafter.settings import Settings
 from drafter.state import Progress, State
 from drafter.types import Passage, RewriteResult
@@ -51,7 +53,6 @@ class Drafter:
 
     def check(self, text: str) -> list[Finding]:
         """The rule findings (changes and flags) on ``text``; empty when it follows the rules."""
-        from drafter.rules.engine import check
 
         with self.state.active():
             return check(text)
@@ -89,7 +90,6 @@ class Drafter:
     def ingest(self, paths: Iterable[Path], *, title: str | None = None,
                out_dir: Path | None = None) -> list[IngestReport]:
         """Clean scraped manuals into the writable knowledge folder (never into the package)."""
-        from drafter.knowledge.ingest import ingest
 
         with self.state.active():
             return ingest(list(paths), title=title, out_dir=out_dir)

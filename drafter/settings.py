@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from platformdirs import user_data_dir
+
 from drafter.errors import SettingsError
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -83,7 +85,6 @@ def _url(value: str) -> str:
 
 
 def _default_home() -> str:
-    from platformdirs import user_data_dir
 
     return user_data_dir("drafter", appauthor=False)
 

@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from drafter.core import Drafter
+
 from drafter import feedback
 from drafter.rules.engine import rewrite_offline as rewrite
 from drafter.types import apply_changes
@@ -72,15 +74,23 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
+def served_drafter(shared_index_home, tmp_path_factory) -> Drafter:
+    """The Drafter the served app is built on (its state folder: the session's index)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("DRAFTER_AUTH", raising=False)
+        mp.setenv("DRAFTER_HOME", str(shared_index_home))
+        mp.setenv("DRAFTER_FEEDBACK_DB", str(tmp_path_factory.mktemp("browser") / "feedback.db"))
+        return Drafter()
+
+
+@pytest.fixture(scope="module")
+def app_url(served_drafter) -> Iterator[str]:
     _require_chromium()
     from drafter.web.app import build_app
     from drafter.web.server import launch
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("DRAFTER_AUTH", raising=False)
-        app = build_app()
-        _, url, _ = launch(app, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    app = build_app(served_drafter)
+    _, url, _ = launch(app, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
     yield url
     app.close()
 
@@ -152,7 +162,7 @@ def test_page_shows_the_four_tabs_offline(page):
     shot(page, "home", full=False)
 
 
-def test_rewrite_shows_diff_and_changes_and_rejecting_updates_the_final_text(page):
+def test_rewrite_shows_diff_and_changes_and_rejecting_updates_the_final_text(page, served_drafter):
     expected = rewrite(DRAFT)
     run_rewrite(page, DRAFT)
     assert page.input_value("#rw-rewritten textarea") == expected.rewritten
@@ -179,7 +189,8 @@ def test_rewrite_shows_diff_and_changes_and_rejecting_updates_the_final_text(pag
     page.click("#rw-copy")
     page.wait_for_selector("#rw-copy-status .dr-ok")
     assert "拒绝 1 处" in page.inner_text("#rw-copy-status")
-    (row,) = feedback.rows()
+    with served_drafter.state.active():  # what the app stored, in its own state folder
+        (row,) = feedback.rows()
     assert row.final == kept and [d.accepted for d in row.decisions][:2] == [False, True]
 
 
@@ -193,12 +204,11 @@ def test_script_and_onerror_in_a_draft_stay_inert(page):
     shot(page, "rewrite-inert")
 
 
-def test_errors_are_shown_and_the_draft_is_kept(page, monkeypatch):
+def test_errors_are_shown_and_the_draft_is_kept(page):
     page.click("#rw-run")  # empty draft
     page.wait_for_selector("#rw-status .dr-error")
     assert "草稿是空的" in page.inner_text("#rw-status")
-    monkeypatch.setenv("DRAFTER_MAX_CHARS", "20")  # read by the in-process server per request
-    long_text = "你好" * 15
+    long_text = "你好" * 10_001  # over the server's DRAFTER_MAX_CHARS (20,000 by default)
     page.fill("#rw-draft textarea", long_text)
     page.click("#rw-run")
     page.wait_for_function(

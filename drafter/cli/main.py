@@ -8,6 +8,7 @@ import os
 import sys
 
 from drafter.errors import DrafterError
+from drafter.settings import SETTINGS
 
 # Each command lives in drafter/cli/commands/<name>.py with NAME, HELP, add_arguments(),
 # run(args, app), where app is the Drafter this command builds.
@@ -15,7 +16,6 @@ COMMANDS = ["ingest", "index", "search", "rewrite", "check", "draft", "eval", "f
 
 
 def _settings_epilog() -> str:
-    from drafter.settings import SETTINGS
 
     lines = ["settings (environment variables):"]
     for s in SETTINGS.values():

@@ -22,9 +22,11 @@ from dataclasses import asdict, dataclass, field
 from drafter.drafting.pack import CHANNELS, Pack, Phrase, Variant, load_pack
 from drafter.drafting.situations import Detection, detect
 from drafter.errors import DrafterError, InputError
-from drafter.knowledge.corpus import get_corpus
+from drafter.knowledge.corpus import get_corpus, locate
+from drafter.rules.engine import rewrite_offline
 from drafter.state import current
 from drafter.text.decode import check_text, has_chinese
+from drafter.text.facts import fact_spans
 from drafter.types import Citation, Passage, Usage
 
 OFFLINE = "offline"
@@ -90,7 +92,6 @@ class DraftResult:
 
 def extract_facts(message: str) -> list[Fact]:
     """Facts of the message (drafter.text.facts) plus product names, sorted and non-overlapping."""
-    from drafter.text.facts import fact_spans
 
     titles = [Fact("product", m.group(0), m.start(), m.end()) for m in _TITLE.finditer(message)]
     out = list(titles)
@@ -149,7 +150,6 @@ def _pick(phrase: Phrase, channel: str, conditions: set[str]) -> Variant | None:
 
 
 def _cite(pack: Pack, grounds, citations: list[Citation], warnings: list[str]) -> None:
-    from drafter.knowledge.corpus import locate
 
     for g in grounds:
         c = locate(g.quote, g.slug) or locate(g.quote)
@@ -239,7 +239,6 @@ def placeholders_in(text: str) -> list[str]:
 
 def tone_pass(result: DraftResult) -> DraftResult:
     """The rewrite engine over the reply: changes applied and cited, flags warned."""
-    from drafter.rules.engine import rewrite_offline
 
     checked = rewrite_offline(result.reply)
     result.reply = checked.rewritten

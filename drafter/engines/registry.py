@@ -12,6 +12,8 @@ from typing import Any
 
 from drafter.drafting.composer import DraftResult, analyse_message, check_input
 from drafter.engines.llm import config as llm_config
+from drafter.engines.llm.drafting import draft_with_llm
+from drafter.engines.llm.rewriting import rewrite_with_llm
 from drafter.errors import InputError, NotConfiguredError
 from drafter.rules.engine import rewrite_offline
 from drafter.types import RewriteResult
@@ -64,14 +66,12 @@ class LLMEngine(Engine):
 
     def rewrite(self, text: str) -> RewriteResult:
         # The LLM path (openai, prompts, validation) is imported only when an LLM is used.
-        from drafter.engines.llm.rewriting import rewrite_with_llm
 
         self._require()
         return rewrite_with_llm(text)
 
     def draft(self, message: str, channel: str = "chat", *, situation: str | None = None,
               **llm_options: Any) -> DraftResult:
-        from drafter.engines.llm.drafting import draft_with_llm
 
         if not llm_options:  # the eval harness passes its own cache/replay options
             self._require()

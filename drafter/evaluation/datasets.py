@@ -1,10 +1,13 @@
 """Eval datasets: JSON Lines files under evals/datasets/, loaded and validated.
 
 A file's kind is the start of its name: ``rewrite*.jsonl`` (e.g. rewrite.jsonl,
-rewrite-feedback.jsonl), ``draft*.jsonl``, ``retrieval*.jsonl``. One case a line; blank lines
-are skipped. Loading refuses unknown fields, wrong types, duplicate ids and unknown rule,
-step or situation names, and names every problem with ``file:line`` (DatasetError). The
-field tables below are the schema (documented in evals/datasets/README.md).
+rewrite-feedback.jsonl), ``draft*.jsonl``, ``retrieval*.jsonl``; a name ending in
+``-heldout.jsonl`` (rewrite-heldout.jsonl) is the held-out split of its kind, whose cases may
+carry extra fields, the others are the dev split. One case a line; blank lines are skipped.
+Each line is validated by the typed model of its kind and split (drafter.models.datasets):
+unknown fields, wrong types, duplicate ids and unknown rule, step or situation names are
+refused, and every problem is named with ``file:line`` (DatasetError). The models' fields are
+the schema (documented in evals/datasets/README.md).
 """
 
 from __future__ import annotations
@@ -16,117 +19,55 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drafter import settings
-from drafter.errors import DatasetError
+from pydantic import ValidationError
 
-KINDS = ("rewrite", "draft", "retrieval")
-CHANNELS = ("chat", "email")
+from drafter import settings
+from drafter.drafting.pack import load_pack
+from drafter.errors import DatasetError
+from drafter.models import datasets as case_models
+from drafter.models.base import issues
+from drafter.rules.pack import get_pack
+
+KINDS = case_models.KINDS
+SPLITS = case_models.SPLITS
+CHANNELS = case_models.CHANNELS
+HELDOUT_SUFFIX = "-heldout.jsonl"
 MAX_PROBLEMS_SHOWN = 5
 
 
-# ---------------------------------------------------------------- field checks
-# Each returns None when the value is fine, else what is wrong (one short phrase).
-
-
-def _str(value: Any) -> str | None:
-    return None if isinstance(value, str) and value.strip() else "应是非空字符串"
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None or isinstance(value, str) else "应是字符串或 null"
-
-
-def _str_list(value: Any) -> str | None:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        return "应是非空字符串的列表"
-    return None
-
-
-def _nonempty_str_list(value: Any) -> str | None:
-    return _str_list(value) or (None if value else "至少要有一项")
-
-
-def _channel(value: Any) -> str | None:
-    return None if value in CHANNELS else f"应是 {' 或 '.join(CHANNELS)}"
+# ---------------------------------------------------------------- the schema
 
 
 @dataclass(frozen=True)
 class FieldSpec:
+    """One field of a kind's cases, as the models define it (for documentation)."""
+
     name: str
-    check: Callable[[Any], str | None]
     required: bool
     default: Any
     help: str
 
 
-def _f(
-    name: str,
-    check: Callable[[Any], str | None],
-    help: str,
-    *,
-    required: bool = False,
-    default: Any = None,
-) -> FieldSpec:
-    return FieldSpec(name, check, required, default, help)
+def _specs(model: type[case_models.CaseBase], skip: Iterable[str] = ()) -> list[FieldSpec]:
+    return [
+        FieldSpec(
+            name,
+            info.is_required(),
+            None if info.is_required() else info.get_default(call_default_factory=True),
+            info.description or "",
+        )
+        for name, info in model.model_fields.items()
+        if name not in skip
+    ]
 
 
-_COMMON = [
-    _f("id", _str, "unique id of the case (unique across the files of one kind)", required=True),
-    _f(
-        "tags",
-        _str_list,
-        "labels for grouping figures: a rule id, situation, channel, topic … (may be empty)",
-        required=True,
-    ),
-]
-
+# The fields of each kind's dev cases, and those held-out cases have besides.
 SCHEMAS: dict[str, list[FieldSpec]] = {
-    "rewrite": _COMMON
-    + [
-        _f("text", _str, "the agent's draft", required=True),
-        _f(
-            "expected",
-            _opt_str,
-            "the whole expected rewrite (null: not checked); equal to "
-            "text = the draft must come back unchanged",
-        ),
-        _f("must_contain", _str_list, "strings the rewrite must contain", default=[]),
-        _f("must_not_contain", _str_list, "strings the rewrite must not contain", default=[]),
-        _f(
-            "expected_rules",
-            _str_list,
-            "ids of the rules whose changes are expected (each "
-            "fires at least once); no other rule may change the draft",
-            default=[],
-        ),
-        _f("expected_flags", _str_list, "ids of the rules that must raise a flag", default=[]),
-    ],
-    "draft": _COMMON
-    + [
-        _f("channel", _channel, "chat or email", required=True),
-        _f("message", _str, "the customer's message", required=True),
-        _f("situation", _opt_str, "the situation the drafter should recognise (null: any)"),
-        _f("must_contain", _str_list, "strings the reply must contain", default=[]),
-        _f("must_not_contain", _str_list, "strings the reply must not contain", default=[]),
-        _f("facts", _str_list, "facts of the message the reply must repeat verbatim", default=[]),
-        _f(
-            "steps",
-            _str_list,
-            "the manual's steps the reply must show (greeting, apology, "
-            "restate, next_step, thanks, closing …)",
-            default=[],
-        ),
-    ],
-    "retrieval": _COMMON
-    + [
-        _f("query", _str, "a question as an agent asks it", required=True),
-        _f(
-            "relevant",
-            _nonempty_str_list,
-            "verbatim snippets of the passages that answer it",
-            required=True,
-        ),
-    ],
+    kind: _specs(models["dev"]) for kind, models in case_models.MODELS.items()
+}
+HELDOUT_SCHEMAS: dict[str, list[FieldSpec]] = {
+    kind: _specs(models["heldout"], models["dev"].model_fields)
+    for kind, models in case_models.MODELS.items()
 }
 
 
@@ -140,6 +81,7 @@ class Case:
     file: str
     line: int
     tags: list[str] = field(default_factory=list)
+    split: str = "dev"  # "heldout" for a case of a *-heldout.jsonl file
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
@@ -169,11 +111,21 @@ def kind_of(path: Path) -> str | None:
     return None
 
 
-def files_of(kind: str, directory: Path | None = None) -> list[Path]:
+def split_of(path: Path) -> str:
+    """``heldout`` for a ``*-heldout.jsonl`` file, else ``dev``."""
+    return "heldout" if Path(path).name.endswith(HELDOUT_SUFFIX) else "dev"
+
+
+def files_of(kind: str, directory: Path | None = None, split: str | None = None) -> list[Path]:
+    """The files of ``kind`` in ``directory`` (default: evals/datasets), of one split or both."""
     directory = Path(directory) if directory is not None else datasets_dir()
     if not directory.is_dir():
         raise DatasetError(f"找不到数据集目录 {directory}（no datasets folder）。")
-    return sorted(p for p in directory.glob("*.jsonl") if kind_of(p) == kind)
+    return sorted(
+        p
+        for p in directory.glob("*.jsonl")
+        if kind_of(p) == kind and (split is None or split_of(p) == split)
+    )
 
 
 class _Problems:
@@ -192,43 +144,49 @@ class _Problems:
         raise DatasetError(f"数据集有误：{shown}{tail}。", problems=list(self.items))
 
 
+@dataclass(frozen=True)
+class Checks:
+    """The names a case of ``kind`` may use (rules, steps, situations of the current packs):
+    the case models check them, given as the validation context."""
+
+    kind: str
+    context: dict[str, Any]
+
+    def __call__(self, record: dict) -> list[str]:
+        """The problems of ``record`` against these names (any other check included)."""
+        problems = _Problems()
+        validate_record(self.kind, record, "", problems, self, split="heldout")
+        return [p.split(": ", 1)[1] for p in problems.items]
+
+
 def validate_record(
     kind: str,
     raw: Any,
     where: str,
     problems: _Problems,
     extra: Callable[[dict], Iterable[str]] | None = None,
+    *,
+    split: str = "dev",
 ) -> dict | None:
-    """Check one decoded line against the kind's schema; the record with defaults, or None."""
-    if not isinstance(raw, dict):
-        problems.add(where, "每行应是一个 JSON 对象")
+    """Check one decoded line against the model of its kind and split; the record with
+    defaults, or None. ``extra``: Checks (rewrite_checks, draft_checks) or any function giving
+    more problems of a valid record."""
+    model = case_models.MODELS[kind][split]
+    context = extra.context if isinstance(extra, Checks) else None
+    try:
+        case = model.model_validate(raw, context=context)
+    except ValidationError as err:
+        for issue in issues(err, model, case_models.DATASET_STYLE):
+            problems.add(where, issue.text)
         return None
-    specs = {s.name: s for s in SCHEMAS[kind]}
-    ok = True
-    for key in raw:
-        if key not in specs:
-            problems.add(where, f"未知字段 {key!r}（{kind} 可用：{', '.join(specs)}）")
-            ok = False
-    record: dict[str, Any] = {}
-    for spec in specs.values():
-        if spec.name not in raw:
-            if spec.required:
-                problems.add(where, f"缺少字段 {spec.name!r}")
-                ok = False
-            record[spec.name] = (
-                list(spec.default) if isinstance(spec.default, list) else spec.default
-            )
-            continue
-        wrong = spec.check(raw[spec.name])
-        if wrong:
-            problems.add(where, f"字段 {spec.name!r} {wrong}")
-            ok = False
-        record[spec.name] = raw[spec.name]
-    if ok and extra is not None:
-        for what in extra(record):
+    record = case.model_dump()
+    if extra is not None and not isinstance(extra, Checks):
+        found = list(extra(record))
+        for what in found:
             problems.add(where, what)
-            ok = False
-    return record if ok else None
+        if found:
+            return None
+    return record
 
 
 def _lines(path: Path, problems: _Problems) -> Iterable[tuple[int, str]]:
@@ -252,14 +210,19 @@ def load_kind(
     *,
     directory: Path | None = None,
     extra: Callable[[dict], Iterable[str]] | None = None,
+    split: str | None = None,
 ) -> Dataset:
-    """Every case of ``kind`` (from ``files`` or the datasets folder), validated."""
+    """Every case of ``kind`` (from ``files`` or the datasets folder: of ``split``, or both
+    splits), validated; each file by the model of its split."""
     if kind not in KINDS:
         raise DatasetError(f"未知的数据集类型 {kind!r}（可用：{', '.join(KINDS)}）。")
-    files = list(files) if files is not None else files_of(kind, directory)
+    if split is not None and split not in SPLITS:
+        raise DatasetError(f"未知的数据集划分 {split!r}（可用：{', '.join(SPLITS)}）。")
+    files = list(files) if files is not None else files_of(kind, directory, split)
     if not files:
         where = directory if directory is not None else datasets_dir()
-        raise DatasetError(f"{where} 中没有 {kind}*.jsonl 数据集（missing dataset）。")
+        pattern = f"{kind}*{HELDOUT_SUFFIX}" if split == "heldout" else f"{kind}*.jsonl"
+        raise DatasetError(f"{where} 中没有 {pattern} 数据集（missing dataset）。")
     problems = _Problems()
     cases: list[Case] = []
     seen: dict[str, str] = {}
@@ -269,6 +232,7 @@ def load_kind(
         if not path.is_file():
             raise DatasetError(f"找不到数据集 {path}（missing dataset）。")
         digest.update(path.read_bytes())
+        file_split = split_of(path)
         for n, line in _lines(path, problems):
             where = f"{path}:{n}"
             try:
@@ -276,14 +240,16 @@ def load_kind(
             except ValueError as err:
                 problems.add(where, f"不是合法的 JSON（{getattr(err, 'msg', err)}）")
                 continue
-            record = validate_record(kind, raw, where, problems, extra)
+            record = validate_record(kind, raw, where, problems, extra, split=file_split)
             if record is None:
                 continue
             if record["id"] in seen:
                 problems.add(where, f"id {record['id']!r} 与 {seen[record['id']]} 重复")
                 continue
             seen[record["id"]] = where
-            cases.append(Case(kind, record["id"], record, str(path), n, list(record["tags"])))
+            cases.append(
+                Case(kind, record["id"], record, str(path), n, list(record["tags"]), file_split)
+            )
     problems.raise_if_any()
     if not cases:
         raise DatasetError(f"{', '.join(map(str, files))}：没有任何用例（empty dataset）。")
@@ -293,48 +259,29 @@ def load_kind(
 # ---------------------------------------------------------------- checks against the packs
 
 
-def rewrite_checks(rule_ids: Iterable[str]) -> Callable[[dict], Iterable[str]]:
+def rewrite_checks(rule_ids: Iterable[str]) -> Checks:
     """Extra checks of a rewrite case: every expected rule and flag names a rule of the pack."""
-    known = set(rule_ids)
-
-    def check(record: dict) -> Iterable[str]:
-        for name in ("expected_rules", "expected_flags"):
-            for rule in record[name]:
-                if rule not in known:
-                    yield f"{name} 中的规则 {rule!r} 不在规则包中（可用：{', '.join(sorted(known))}）"
-
-    return check
+    return Checks("rewrite", {"rules": frozenset(rule_ids)})
 
 
-def draft_checks(
-    steps: Iterable[str], situations: Iterable[str]
-) -> Callable[[dict], Iterable[str]]:
-    """Extra checks of a draft case: known steps and situation; facts verbatim in the message."""
-    steps, situations = list(steps), list(situations)
-
-    def check(record: dict) -> Iterable[str]:
-        for step in record["steps"]:
-            if step not in steps:
-                yield f"未知的步骤 {step!r}（可用：{', '.join(steps)}）"
-        if record["situation"] is not None and record["situation"] not in situations:
-            yield f"未知的情况 {record['situation']!r}（可用：{', '.join(situations)}）"
-        for fact in record["facts"]:
-            if fact not in record["message"]:
-                yield f"事实 {fact!r} 不在 message 中（facts 必须逐字摘自客户消息）"
-
-    return check
+def draft_checks(steps: Iterable[str], situations: Iterable[str]) -> Checks:
+    """Extra checks of a draft case: known steps and situation (facts verbatim in the message
+    are always checked)."""
+    return Checks("draft", {"steps": list(steps), "situations": list(situations)})
 
 
-def load(kind: str, files: list[Path] | None = None, *, directory: Path | None = None) -> Dataset:
+def load(
+    kind: str,
+    files: list[Path] | None = None,
+    *,
+    directory: Path | None = None,
+    split: str | None = None,
+) -> Dataset:
     """Load ``kind`` with the checks against the current rule and drafting packs."""
     extra = None
     if kind == "rewrite":
-        from drafter.rules.pack import get_pack
-
         extra = rewrite_checks(r.id for r in get_pack().rules)
     elif kind == "draft":
-        from drafter.drafting.pack import load_pack
-
         pack = load_pack()
         extra = draft_checks(pack.steps, pack.situations)
-    return load_kind(kind, files, directory=directory, extra=extra)
+    return load_kind(kind, files, directory=directory, extra=extra, split=split)

@@ -19,9 +19,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from drafter.drafting.composer import steps_present
+from drafter.drafting.pack import load_pack
 from drafter.evaluation import rows
 from drafter.evaluation.datasets import Case, Dataset
 from drafter.evaluation.rewrite_suite import must_contain, rate
+from drafter.evaluation.rewrite_suite import per_tag as _per_tag
+from drafter.knowledge.corpus import get_corpus
+from drafter.rules.engine import analyse
+from drafter.rules.pack import get_pack
 
 CHECKS = (
     "situation",
@@ -37,8 +43,6 @@ OTHER = {"chat": "email", "email": "chat"}
 
 
 def score_case(case: Case, result: Any, other: Any | None, corpus, rule_pack, pack) -> dict:
-    from drafter.drafting.composer import steps_present
-    from drafter.rules.engine import analyse
 
     reply = result.reply
     checks: dict[str, bool | None] = dict.fromkeys(CHECKS)
@@ -128,9 +132,6 @@ def _detail(result: Any) -> dict:
 
 def run(dataset: Dataset, engine, progress=None) -> dict:
     """Every case through ``engine`` (runner.Engine); per-case results, figures and timings."""
-    from drafter.drafting.pack import load_pack
-    from drafter.knowledge.corpus import get_corpus
-    from drafter.rules.pack import get_pack
 
     corpus, rule_pack, pack = get_corpus(), get_pack(), load_pack()
     cases, timings = [], {}
@@ -192,7 +193,6 @@ def per_step(cases: list[dict]) -> dict:
 
 
 def per_tag(cases: list[dict]) -> dict:
-    from drafter.evaluation.rewrite_suite import per_tag as _per_tag
 
     tagged = [
         dict(

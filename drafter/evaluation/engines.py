@@ -18,10 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drafter.engines.llm import config, prompts
+from drafter.engines.llm.call import ReplayMissError
+from drafter.engines.llm.rewriting import rewrite_with_llm
 from drafter.engines.registry import ENGINES
 from drafter.errors import DrafterError
 from drafter.evaluation.cassettes import Cassettes, ReplayError, cassettes_dir
 from drafter.evaluation.prices import Prices
+from drafter.knowledge.corpus import get_corpus
 from drafter.state import current
 
 
@@ -76,7 +80,6 @@ def _ms(started: float) -> float:
 
 def prompt_version(kind: str) -> str:
     """The version the LLM engine's prompts of ``kind`` carry, e.g. ``rewrite.system@1+rewrite.user@1``."""
-    from drafter.engines.llm import prompts
 
     system, user = prompts.load(f"{kind}.system"), prompts.load(f"{kind}.user")
     return f"{system.name}@{system.version}+{user.name}@{user.version}"
@@ -88,7 +91,6 @@ class LLMEngine:
     def __init__(
         self, mode: str, cassettes: Path | None = None, prices: Prices | None = None
     ) -> None:
-        from drafter.engines.llm import config
 
         self.mode = mode  # live | record | replay
         self.name = "replay" if mode == "replay" else "llm"
@@ -122,7 +124,6 @@ class LLMEngine:
         return {"model": self.model, "cache": True}  # evals always cache (DRAFTER_HOME/llm-cache)
 
     def _call(self, kind: str, key: str, data: str, call: Callable[[dict], Any]) -> Outcome:
-        from drafter.engines.llm.call import ReplayMissError
 
         version = self.versions[kind]
         inputs = {
@@ -167,7 +168,6 @@ class LLMEngine:
         return out
 
     def rewrite(self, text: str, key: str) -> Outcome:
-        from drafter.engines.llm.rewriting import rewrite_with_llm
 
         return self._call("rewrite", key, text, lambda kw: rewrite_with_llm(text, **kw))
 
@@ -205,7 +205,6 @@ def _fingerprint(paths: list[Path]) -> str:
 
 def input_fingerprints() -> dict[str, str]:
     """Short hashes of what replies depend on besides the prompts: rules, manuals, phrases."""
-    from drafter.knowledge.corpus import get_corpus
 
     out = {
         "corpus": get_corpus().fingerprint,

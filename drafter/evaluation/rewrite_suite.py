@@ -23,6 +23,10 @@ from typing import Any
 from drafter.evaluation import rows
 from drafter.evaluation import textcompare as tc
 from drafter.evaluation.datasets import Case, Dataset
+from drafter.knowledge.corpus import get_corpus
+from drafter.rules.engine import analyse
+from drafter.rules.pack import get_pack
+from drafter.text.facts import fact_spans
 
 CHECKS = (
     "expected",
@@ -78,8 +82,6 @@ def _citation_dict(c) -> dict | None:
 
 def score_case(case: Case, result: Any, again: Any | None, corpus, pack) -> dict:
     """The checks of one case, given the engine's result and its result on its own output."""
-    from drafter.rules.engine import analyse
-    from drafter.text.facts import fact_spans
 
     text, output = case["text"], result.rewritten
     checks: dict[str, bool | None] = dict.fromkeys(CHECKS)
@@ -193,8 +195,6 @@ def _detail(result: Any) -> dict:
 
 def run(dataset: Dataset, engine, progress=None) -> dict:
     """Every case through ``engine`` (runner.Engine); per-case results, figures and timings."""
-    from drafter.knowledge.corpus import get_corpus
-    from drafter.rules.pack import get_pack
 
     corpus, pack = get_corpus(), get_pack()
     cases, timings = [], {}

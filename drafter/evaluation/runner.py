@@ -28,6 +28,8 @@ from drafter.evaluation import datasets as ds
 from drafter.evaluation.cassettes import no_network
 from drafter.evaluation.engines import LLMEngine, OfflineEngine, _ms, input_fingerprints
 from drafter.evaluation.prices import Prices, load_prices
+from drafter.evaluation.retrieval import RetrievalCase, evaluate
+from drafter.evaluation.rewrite_suite import per_tag
 
 FORMAT = "drafter-eval/1"
 SUITES = ("rewrite", "draft", "retrieval")
@@ -50,7 +52,6 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def _retrieval(dataset: ds.Dataset, progress=None) -> dict:
-    from drafter.evaluation.retrieval import RetrievalCase, evaluate
     from drafter.retrieval.hybrid import search
 
     timings: dict[str, float] = {}
@@ -99,7 +100,6 @@ def _retrieval(dataset: ds.Dataset, progress=None) -> dict:
         "mrr": round(sum(r["rr"] for r in rows) / n, 4),
         "ndcg@5": round(sum(r["ndcg@5"] for r in rows) / n, 4),
     }
-    from drafter.evaluation.rewrite_suite import per_tag
 
     return {"summary": summary, "per_tag": per_tag(rows), "cases": rows, "timings": timings}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from difflib import SequenceMatcher
 
 # Quotes that differ only in typography.
@@ -57,7 +58,6 @@ def similarity(a: str, b: str) -> float:
 
 def char_f1(reference: str, candidate: str) -> float:
     """F1 of the two texts' character multisets (order ignored), normalized."""
-    from collections import Counter
 
     ref, cand = (
         Counter(normalize(reference).replace(" ", "")),

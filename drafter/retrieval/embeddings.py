@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from drafter.errors import LLMError
 from drafter.state import current
 
 _NON_TEXT = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -87,7 +88,6 @@ class OpenAIEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         import openai
 
-        from drafter.errors import LLMError
 
         rows = []
         for i in range(0, len(texts), 128):

@@ -14,9 +14,11 @@ import os
 import shutil
 import time
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from drafter.errors import IndexBusyError, IndexMissingError, InputError
 from drafter.knowledge.corpus import Corpus, get_corpus, load_manuals
@@ -52,7 +54,6 @@ def content_fingerprint(corpus: Corpus | None = None) -> str:
 
 
 def chromadb_version() -> str:
-    from importlib.metadata import version
 
     return version("chromadb")
 
@@ -107,7 +108,6 @@ def read_manifest() -> dict | None:
 
 
 def _lock():
-    from filelock import FileLock
 
     return FileLock(str(index_root() / ".lock"), timeout=0)
 
@@ -132,7 +132,6 @@ def _reusable_vectors(old: dict | None, embedder_name: str, corpus: Corpus) -> d
 
 def build_index(rebuild: bool = False, manuals_dir: Path | None = None) -> BuildReport:
     """Index the manuals folder; a no-op when nothing changed (unless ``rebuild``)."""
-    from filelock import Timeout
 
     from drafter.retrieval.embeddings import get_embedder
 

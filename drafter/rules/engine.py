@@ -19,6 +19,7 @@ from drafter.rules.model import Pattern, Rule, RulePack
 from drafter.text.decode import check_text, has_chinese
 from drafter.text.facts import FactSpan, fact_spans
 from drafter.text.script import S2T, T2S
+from drafter.text.segment import tokenize_with_offsets
 from drafter.types import Change, Citation, Flag, RewriteResult, apply_changes
 
 ENGINE = "offline"
@@ -81,7 +82,6 @@ class _Segmenter:
             start -= 1
         m = _HAN_RUN.match(self.text, start)
         end = m.end() if m else pos
-        from drafter.text.segment import tokenize_with_offsets
 
         tokens = [
             (w, start + s, start + e) for w, s, e in tokenize_with_offsets(self.text[start:end])

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from drafter.text import segment as tokenize
+
 KINDS = ("url", "email", "phone", "order", "amount", "date", "time", "name")
 
 
@@ -178,7 +180,6 @@ _SELF_INTRO = re.compile(
 
 def _word_bounds(text: str) -> tuple[set[int], set[str]]:
     """Where jieba starts a word in ``text``, and the dictionary words it found there."""
-    from drafter.text import segment as tokenize
 
     starts, words = set(), set()
     for word, start, _end in tokenize.tokenize_with_offsets(text):

@@ -16,8 +16,11 @@ from typing import Any
 import gradio as gr
 
 from drafter import feedback
+from drafter.drafting.composer import placeholders_in
+from drafter.drafting.pack import load_pack
 from drafter.engines import registry as engines
 from drafter.errors import DrafterError, InputError
+from drafter.knowledge.corpus import get_corpus, load_manuals
 from drafter.text import decode as textio
 from drafter.types import RewriteResult, apply_changes
 from drafter.web import format as fmt
@@ -230,7 +233,6 @@ def on_draft(message: str, channel: str, engine: str) -> tuple:
 
 
 def situation_label(sid: str) -> str:
-    from drafter.drafting.pack import load_pack
 
     try:
         return f"{load_pack().situation(sid).label}（{sid}）"
@@ -239,7 +241,6 @@ def situation_label(sid: str) -> str:
 
 
 def on_reply_edit(reply: str) -> str:
-    from drafter.drafting.composer import placeholders_in
 
     return fmt.placeholders_html(placeholders_in(reply or ""))
 
@@ -274,7 +275,6 @@ def on_search(query: str, k: float) -> tuple:
 
 
 def manual_choices() -> list[tuple[str, str]]:
-    from drafter.knowledge.corpus import load_manuals
 
     try:
         return [(f"《{m.title}》", m.slug) for m in load_manuals()]
@@ -287,7 +287,6 @@ def open_passage(passage_id: str | None, quote: str | None = None) -> tuple:
     """(manual dropdown value, manual HTML) with the passage highlighted."""
     if not passage_id:
         return gr.skip(), gr.skip()
-    from drafter.knowledge.corpus import get_corpus
 
     corpus = get_corpus()
     p = corpus.by_id.get(passage_id)
@@ -311,7 +310,6 @@ def open_citation(choice: str | None) -> tuple:
 def open_manual(slug: str | None) -> str:
     if not slug:
         return ""
-    from drafter.knowledge.corpus import get_corpus
 
     manual = get_corpus().by_slug.get(slug)
     if manual is None:

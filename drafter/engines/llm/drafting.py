@@ -16,10 +16,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from drafter.drafting.composer import placeholders_in, steps_present, tone_pass
 from drafter.engines.llm import call, prompts, validate
 from drafter.errors import DrafterError, LLMError
+from drafter.knowledge.corpus import get_corpus
 from drafter.models import llm as replies
 from drafter.state import current
+from drafter.text.facts import fact_spans
 from drafter.types import Citation, Passage
 
 SCHEMA_NAME = "draft"
@@ -51,7 +54,6 @@ def _fallback(offline: Any, warning: str, usage=None) -> Any:
 
 def _check_facts(reply: str, message: str, facts: list, offline_reply: str,
                  passages: list[Passage]) -> None:
-    from drafter.text.facts import fact_spans
 
     required = [f.text for f in facts if f.text and f.text in offline_reply]
     missing = [t for i, t in enumerate(required) if t not in reply and t not in required[:i]]
@@ -75,7 +77,6 @@ def _check_leak(reply: str, prompt: prompts.RenderedPrompt) -> None:
 
 
 def _citations(pairs: list[tuple[str, str]]) -> tuple[list[Citation], int]:
-    from drafter.knowledge.corpus import get_corpus
 
     corpus = get_corpus()
     out: list[Citation] = []
@@ -94,7 +95,6 @@ def draft_with_llm(message: str, channel: str, situation: str, facts: list,
                    cache: bool | None = None, cache_dir: Path | None = None,
                    replay: bool = False) -> Any:
     """A DraftResult drafted by the model and validated, else ``offline_result`` with a warning."""
-    from drafter.drafting.composer import placeholders_in, steps_present, tone_pass
 
     try:
         prompt = prompts.build(

@@ -19,6 +19,8 @@ from drafter.engines.llm.align import align
 from drafter.engines.llm.prompts import PromptError
 from drafter.engines.llm.validate import REWRITE_SCHEMA, Rejected
 from drafter.errors import DrafterError, LLMError
+from drafter.knowledge.corpus import get_corpus
+from drafter.rules.engine import rewrite_offline
 from drafter.state import current
 from drafter.text.decode import check_text
 from drafter.types import Passage, RewriteResult, Usage
@@ -37,14 +39,12 @@ class Prepared:
 
 
 def offline_rewrite(text: str) -> RewriteResult:
-    from drafter.rules.engine import rewrite_offline
 
     return rewrite_offline(text)
 
 
 def gather_passages(text: str, offline: RewriteResult) -> list[Passage]:
     """The passages grounding the rules that fired, then the best retrieval hits."""
-    from drafter.knowledge.corpus import get_corpus
     from drafter.retrieval.hybrid import search
 
     corpus = get_corpus()

@@ -22,6 +22,9 @@ from pydantic import ValidationError
 from drafter.engines.llm.align import Edit, similarity
 from drafter.knowledge.corpus import Corpus, get_corpus
 from drafter.models import llm as replies
+from drafter.rules import pack as rulepack
+from drafter.rules.engine import analyse
+from drafter.text.facts import fact_spans
 from drafter.types import Change, Citation, Flag, RewriteResult
 
 # (5) Below this character similarity, and with more than SCOPE_SLACK characters changed,
@@ -82,7 +85,6 @@ def parse_rewrite(data: dict) -> ModelRewrite:
 # -- (1) facts -------------------------------------------------------------------------
 def facts_of(text: str) -> list[str]:
     """The exact text of each fact of ``text`` (drafter.text.facts), each once."""
-    from drafter.text.facts import fact_spans
 
     return list(dict.fromkeys(s.text for s in fact_spans(text)))
 
@@ -124,8 +126,6 @@ def check_scope(original: str, candidate: str, facts: list[str]) -> float:
 # -- (2) leftovers ---------------------------------------------------------------------
 def repair(candidate: str) -> RewriteResult:
     """The offline engine run on the model's rewrite: its changes are what the model left."""
-    from drafter.rules import pack as rulepack
-    from drafter.rules.engine import analyse
 
     return analyse(candidate, rulepack.get_pack())
 
@@ -213,7 +213,6 @@ class Built:
 def build_changes(original: str, edits: list[Edit], hints: list[Hint],
                   offline_hints: list[Hint]) -> Built:
     """The aligned ``edits`` of ``original`` as changes, labelled from the hints and cited."""
-    from drafter.rules import pack as rulepack
 
     pack = rulepack.get_pack()
     pack_rules = {r.id for r in pack.rules}
