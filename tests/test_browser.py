@@ -15,9 +15,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from drafter.core import Drafter
-
 from drafter import feedback
+from drafter.core import Drafter
 from drafter.rules.engine import rewrite_offline as rewrite
 from drafter.types import apply_changes
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from drafter import settings
+from drafter import state as state_mod
 from drafter.errors import RulePackError
 from drafter.knowledge import corpus
 from drafter.rules import pack as rulepack
@@ -174,7 +175,7 @@ def test_a_team_adds_a_rule_with_one_yaml_file(knowledge_with_extra_rule):
 def test_pack_is_cached_and_reloaded_when_a_rule_changes(knowledge_with_extra_rule, monkeypatch):
     first = rulepack.get_pack()
     assert rulepack.get_pack() is first
-    monkeypatch.setattr(rulepack, "RECHECK_SECONDS", 0.0)  # look at the files on every call
+    monkeypatch.setattr(state_mod, "RECHECK_SECONDS", 0.0)  # look at the files on every call
     assert rulepack.get_pack() is first
     path = knowledge_with_extra_rule / "rules" / "no-qin.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("您好", "您"), encoding="utf-8")

@@ -197,8 +197,8 @@ def _lines(path: Path, problems: _Problems) -> Iterable[tuple[int, str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise DatasetError(f"{path}:{line}: 不是 UTF-8 编码（not UTF-8）。") from None
+        at = data[: err.start].count(b"\n") + 1
+        raise DatasetError(f"{path}:{at}: 不是 UTF-8 编码（not UTF-8）。") from None
     for n, line in enumerate(text.splitlines(), 1):
         if line.strip():
             yield n, line
@@ -220,9 +220,9 @@ def load_kind(
         raise DatasetError(f"未知的数据集划分 {split!r}（可用：{', '.join(SPLITS)}）。")
     files = list(files) if files is not None else files_of(kind, directory, split)
     if not files:
-        where = directory if directory is not None else datasets_dir()
+        folder = directory if directory is not None else datasets_dir()
         pattern = f"{kind}*{HELDOUT_SUFFIX}" if split == "heldout" else f"{kind}*.jsonl"
-        raise DatasetError(f"{where} 中没有 {pattern} 数据集（missing dataset）。")
+        raise DatasetError(f"{folder} 中没有 {pattern} 数据集（missing dataset）。")
     problems = _Problems()
     cases: list[Case] = []
     seen: dict[str, str] = {}

@@ -276,7 +276,7 @@ def strict_json_schema(model: type[BaseModel]) -> dict:
             return node
         if "$ref" in node:
             return fix(defs[node["$ref"].rsplit("/", 1)[-1]])
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in node.items():
             if key in _META:
                 continue

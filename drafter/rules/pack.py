@@ -8,8 +8,6 @@ resolved once per pack; the pack is cached until a rule file or a manual changes
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -170,43 +168,9 @@ def _resolve_citations(
 
 # --------------------------------------------------------------------------- cached pack
 
-_lock = threading.Lock()
-_cache: dict[str, tuple[str, RulePack, float]] = {}
-
-
-def _stamp(directory: Path) -> str:
-    parts = []
-    for folder in (directory, current().manuals_dir):
-        if folder.is_dir():
-            for p in sorted(folder.iterdir()):
-                if p.suffix in (".yaml", ".yml", ".md"):
-                    st = p.stat()
-                    parts.append(f"{p.name}:{st.st_mtime_ns}:{st.st_size}")
-    return "|".join(parts)
-
-
-RECHECK_SECONDS = 1.0  # how often get_pack looks at the files again (a stat per rule file)
-
-
 def get_pack(directory: Path | None = None) -> RulePack:
-    """The rule pack of ``directory``, loaded once and reloaded when a rule or manual changes.
-
-    Files are looked at again at most every RECHECK_SECONDS, so a busy engine pays no stat calls.
-    """
-    directory = Path(directory) if directory is not None else current().rules_dir
-    key = str(directory)
-    now = time.monotonic()
-    with _lock:
-        hit = _cache.get(key)
-        if hit is not None and now - hit[2] < RECHECK_SECONDS:
-            return hit[1]
-    stamp = _stamp(directory)
-    with _lock:
-        hit = _cache.get(key)
-        if hit is not None and hit[0] == stamp:
-            _cache[key] = (stamp, hit[1], now)
-            return hit[1]
-    pack = load_pack(directory)
-    with _lock:
-        _cache[key] = (stamp, pack, now)
-    return pack
+    """The rule pack of ``directory`` (default: the active knowledge's rules), loaded once per
+    version of the knowledge files (the state's one freshness policy)."""
+    state = current()
+    folder = Path(directory) if directory is not None else state.rules_dir
+    return state.artefact(f"rules:{folder}", lambda: load_pack(folder))
