@@ -17,14 +17,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Development state stays in the checkout (installed copies use the user's data folder).
+DEV_HOME := DRAFTER_HOME=$${DRAFTER_HOME:-$(CURDIR)/.drafter}
+
 index: install
-	$(BIN)/drafter index
+	$(DEV_HOME) $(BIN)/drafter index
 
 # The app on http://127.0.0.1:7860 (HOST/PORT to change).
 HOST ?= 127.0.0.1
 PORT ?= 7860
 run: index
-	$(BIN)/drafter serve --host $(HOST) --port $(PORT)
+	$(DEV_HOME) $(BIN)/drafter serve --host $(HOST) --port $(PORT)
 
 # Browser tests need Debian's chromium (never a downloaded browser) and a CJK font.
 browser-deps:
@@ -36,6 +39,7 @@ browser-deps:
 
 test: install browser-deps
 	$(BIN)/ruff check drafter tests benchmarks evals
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -220,7 +220,10 @@ def rows(path: Path | None = None, limit: int | None = None) -> list[FeedbackRow
         ):
             if fid in found:
                 found[fid].append(Decision(rule, start, end, before, after, bool(accepted)))
-    return [FeedbackRow(*h, decisions=found[h[0]]) for h in heads]
+    return [
+        FeedbackRow(fid, created, updated, engine, draft, rewritten, final, decisions=found[fid])
+        for fid, created, updated, engine, draft, rewritten, final in heads
+    ]
 
 
 def count(path: Path | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class RewriteResult:
     usage: Usage | None = None
 
     def to_dict(self) -> dict:
-        d = {
+        d: dict[str, Any] = {
             "original": self.original,
             "rewritten": self.rewritten,
             "engine": self.engine,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from drafter.drafting.pack import CHANNELS, Pack, Phrase, Variant, load_pack
 from drafter.drafting.situations import Detection, detect
@@ -70,7 +71,7 @@ class DraftResult:
     usage: Usage | None = None
 
     def to_dict(self) -> dict:
-        d = {
+        d: dict[str, Any] = {
             "message": self.message,
             "reply": self.reply,
             "channel": self.channel,

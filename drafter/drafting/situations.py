@@ -52,7 +52,8 @@ def score(pack: Pack, text: str) -> tuple[dict[str, int], dict[str, list[str]]]:
     scores: dict[str, int] = {}
     found: dict[str, list[str]] = {}
     for s in pack.situations.values():
-        total, words = 0, []
+        total = 0
+        words: list[str] = []
         # A longer cue that matched hides the shorter ones inside it (谢谢你们 vs 谢谢).
         for word, weight in sorted(s.cues, key=lambda cw: -len(cw[0])):
             if _contains(text, lowered, word) and not any(word in w for w in words):

@@ -102,6 +102,7 @@ def compare(current: dict, baseline: dict, name: str = "") -> Comparison:
             continue  # a suite not run this time is not compared
         a, b = old.get(key), new.get(key)
         if a is None:
+            assert b is not None  # every key is in old or in new
             cmp.added.append({"suite": suite, "id": case_id, "passed": b["passed"]})
             continue
         if b is None:

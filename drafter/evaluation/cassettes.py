@@ -18,7 +18,7 @@ import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from drafter import settings
 from drafter.errors import DrafterError
@@ -115,8 +115,10 @@ def no_network() -> Iterator[None]:
             return real_connect_ex(self, address)
         raise ReplayError(f"回放模式不允许网络连接（replay tried to connect to {address!r}）。")
 
-    socket.socket.connect, socket.socket.connect_ex = refuse, refuse_ex
+    # typeshed types these as methods that cannot be assigned; replacing them is the point.
+    patched = cast(Any, socket.socket)
+    patched.connect, patched.connect_ex = refuse, refuse_ex
     try:
         yield
     finally:
-        socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex
+        patched.connect, patched.connect_ex = real_connect, real_connect_ex

@@ -175,7 +175,8 @@ def run(dataset: Dataset, engine, progress=None) -> dict:
 
 def per_step(cases: list[dict]) -> dict:
     """How often each expected step is present in the reply."""
-    expected, present = Counter(), Counter()
+    expected: Counter[str] = Counter()
+    present: Counter[str] = Counter()
     for c in cases:
         if "steps_present" not in c:
             continue

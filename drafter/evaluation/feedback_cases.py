@@ -91,8 +91,8 @@ def cases_from_feedback(rows: Iterable[Mapping[str, Any]], rule_pack=None) -> li
             raise DatasetError(f"{where}: draft 和 rule 应是字符串。")
         g = groups.setdefault(row["draft"], {"accepted": [], "rejected": [], "final": None})
         if judged:
-            accepted = _decision(row["decision"], where)
-            (g["accepted"] if accepted else g["rejected"]).append(row["rule"])
+            accept = _decision(row["decision"], where)
+            (g["accepted"] if accept else g["rejected"]).append(row["rule"])
         final = row.get("final_text")
         if isinstance(final, str) and final.strip():
             g["final"] = final  # the latest kept text wins

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import unicodedata
+from collections.abc import Container
 from typing import Any
 
 from drafter.evaluation import textcompare as tc
@@ -47,7 +48,7 @@ def _pad(s: str, n: int, right: bool = False) -> str:
     return gap + s if right else s + gap
 
 
-def _table(rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
+def _table(rows: list[list[str]], right: Container[int] = frozenset()) -> list[str]:
     widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
     return [
         "  ".join(_pad(c, widths[i], i in right) for i, c in enumerate(r)).rstrip() for r in rows

@@ -32,7 +32,7 @@ def load_cases(path: Path) -> list[RetrievalCase]:
         try:
             raw = json.loads(line)
         except ValueError as err:
-            raise DatasetError(f"{path}:{n}: 不是合法的 JSON（{err.msg}）。") from None
+            raise DatasetError(f"{path}:{n}: 不是合法的 JSON（{getattr(err, 'msg', err)}）。") from None
         unknown = set(raw) - allowed
         if unknown or not isinstance(raw.get("query"), str) or not raw.get("relevant"):
             raise DatasetError(

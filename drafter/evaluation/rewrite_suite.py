@@ -70,9 +70,9 @@ def trap_problems(original: str, output: str) -> list[str]:
             problems += [
                 f"“{idiom}”被改成了“{b}”" for b in bad if output.count(b) > original.count(b)
             ]
-    for bad in FORBIDDEN:
-        if output.count(bad) > original.count(bad):
-            problems.append(f"改出了“{bad}”")
+    for made in FORBIDDEN:
+        if output.count(made) > original.count(made):
+            problems.append(f"改出了“{made}”")
     return sorted(set(problems))
 
 
@@ -295,7 +295,7 @@ def per_tag(cases: list[dict]) -> dict:
 def summarize(cases: list[dict]) -> dict:
     n = len(cases)
     scored = [c for c in cases if "rules" in c]
-    totals = Counter()
+    totals: Counter[str] = Counter()
     for rule in per_rule(cases).values():
         for kind in ("changes", "flags"):
             for k in ("tp", "fp", "fn"):

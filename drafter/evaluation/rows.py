@@ -17,11 +17,11 @@ def add_usage(a: dict, b: dict) -> dict:
     """Usage of two calls together ({} for engines without tokens)."""
     if not a or not b:
         return dict(a or b)
-    costs = (a.get("cost"), b.get("cost"))
+    cost_a, cost_b = a.get("cost"), b.get("cost")
     return {
         "prompt_tokens": a["prompt_tokens"] + b["prompt_tokens"],
         "completion_tokens": a["completion_tokens"] + b["completion_tokens"],
-        "cost": round(costs[0] + costs[1], 8) if None not in costs else None,
+        "cost": round(cost_a + cost_b, 8) if cost_a is not None and cost_b is not None else None,
     }
 
 

@@ -145,7 +145,8 @@ def html_to_text(raw: str, rules: Rules) -> tuple[str, str, list[str]]:
         if b.tag == tag and b.link_density <= rules.html_max_link_density
     ]
     title = _page_title(re.sub(r"\s+", " ", parser.title).strip(), headings)
-    kept, dropped = [], list(parser.hrefs)
+    kept: list[str] = []
+    dropped = list(parser.hrefs)
     in_related = False
     for block in parser.blocks:
         # a related-news heading owns the <li> items after it, linked or not

@@ -89,7 +89,7 @@ class OpenAIEmbedder:
         import openai
 
 
-        rows = []
+        rows: list[list[float]] = []
         for i in range(0, len(texts), 128):
             try:
                 reply = self._client.embeddings.create(model=self.model, input=texts[i : i + 128])

@@ -61,9 +61,9 @@ class OpenIndex:
         if float((vector**2).sum()) > 0:
             hits = self.collection.query(query_embeddings=vector, n_results=n, include=[])
             for rank, pid in enumerate(hits["ids"][0]):
-                doc = self.position.get(pid)
-                if doc is not None:
-                    fused[doc] = fused.get(doc, 0.0) + VECTOR_WEIGHT / (RRF_K + rank + 1)
+                at = self.position.get(pid)
+                if at is not None:
+                    fused[at] = fused.get(at, 0.0) + VECTOR_WEIGHT / (RRF_K + rank + 1)
         best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
         return [_with_score(self.passages[d], s) for d, s in best]
 

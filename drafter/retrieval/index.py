@@ -213,8 +213,9 @@ def _write_build(build_dir: Path, build_id: str, corpus: Corpus, embedder, old: 
     fresh = embedder.embed([passages[i].text for i in todo]) if todo else None
     dim = fresh.shape[1] if fresh is not None else len(next(iter(reuse.values())))
     vectors = np.zeros((len(passages), dim), dtype=np.float32)
-    for j, i in enumerate(todo):
-        vectors[i] = fresh[j]
+    if fresh is not None:  # None exactly when nothing is to embed
+        for j, i in enumerate(todo):
+            vectors[i] = fresh[j]
     for i, k in enumerate(keys):
         if k in reuse:
             vectors[i] = reuse[k]

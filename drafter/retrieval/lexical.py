@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -45,11 +46,11 @@ class BM25Index:
             plist = postings[term]
             df = len(plist)
             idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            d = np.fromiter((p[0] for p in plist), dtype=np.int32, count=df)
-            tf = np.fromiter((p[1] for p in plist), dtype=np.float32, count=df)
-            norm = K1 * (1 - B + B * lengths[d] / max(avgdl, 1e-9))
-            docs_parts.append(d)
-            weight_parts.append((idf * tf * (K1 + 1) / (tf + norm)).astype(np.float32))
+            doc_ids = np.fromiter((p[0] for p in plist), dtype=np.int32, count=df)
+            tfs = np.fromiter((p[1] for p in plist), dtype=np.float32, count=df)
+            norm = K1 * (1 - B + B * lengths[doc_ids] / max(avgdl, 1e-9))
+            docs_parts.append(doc_ids)
+            weight_parts.append((idf * tfs * (K1 + 1) / (tfs + norm)).astype(np.float32))
             indptr[i + 1] = indptr[i] + df
         docs = np.concatenate(docs_parts) if docs_parts else np.zeros(0, np.int32)
         weights = np.concatenate(weight_parts) if weight_parts else np.zeros(0, np.float32)
@@ -59,7 +60,7 @@ class BM25Index:
     def build_from_texts(cls, texts: list[str]) -> BM25Index:
         return cls.build([tokenize.terms(t) for t in texts])
 
-    def scores(self, query_terms: list[str], expansions: list[str] = ()) -> np.ndarray:
+    def scores(self, query_terms: list[str], expansions: Sequence[str] = ()) -> np.ndarray:
         """BM25 of every passage; expansion terms (near-synonyms) count at a lower weight."""
         # Single characters are weak evidence in Chinese: most are parts of longer words.
         weighted = [(t, 1.0 if len(t) > 1 else SINGLE_CHAR_WEIGHT) for t in dict.fromkeys(query_terms)]

@@ -71,7 +71,7 @@ class _Segmenter:
     def __init__(self, text: str) -> None:
         self.text = text
         self._runs: dict[int, tuple[int, int, list[tuple[str, int, int]]]] = {}
-        self._freq = None
+        self._freq: dict[str, int] | None = None
 
     def _run_at(self, pos: int) -> tuple[int, int, list[tuple[str, int, int]]]:
         hit = self._runs.get(pos)
@@ -336,6 +336,7 @@ def analyse(text: str, pack: RulePack, *, windowed: bool = True) -> RewriteResul
             continue
         after = h.after or ""
         template = h.pattern.explanation or h.rule.explanation
+        assert template is not None  # a rewrite rule's file must give an explanation
         explanation = template.format(action=_action(h.text, after), before=h.text, after=after)
         changes.append(Change(h.rule.id, h.start, h.end, h.text, after, explanation, citation))
 

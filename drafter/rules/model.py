@@ -25,6 +25,10 @@ class Pattern:
     explanation: str | None = None
     message: str | None = None
     suggestion: str | None = None
+    # Derived from ``replace`` when the pattern is built (see __post_init__).
+    _templates: tuple[str, str] = field(init=False, repr=False, compare=False, default=("", ""))
+    _literal: bool = field(init=False, repr=False, compare=False, default=True)
+    script_sensitive: bool = field(init=False, repr=False, compare=False, default=False)
 
     def __post_init__(self) -> None:
         if self.replace is not None:

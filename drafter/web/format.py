@@ -194,7 +194,7 @@ def manual_html(
         return f'{head}<div class="dr-manual">{_e(text)}</div>'
     passage = text[start:end]
     q = passage.find(quote) if quote else -1
-    if q >= 0:
+    if quote and q >= 0:
         inner = (
             f'{_e(passage[:q])}<strong class="dr-quote">{_e(quote)}</strong>'
             f"{_e(passage[q + len(quote) :])}"

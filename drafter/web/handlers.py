@@ -323,7 +323,7 @@ def _upload_paths(files: Any) -> list[Path]:
     items = files if isinstance(files, list) else [files]
     if len(items) > MAX_UPLOAD_FILES:
         raise InputError(f"一次最多上传 {MAX_UPLOAD_FILES} 个文件。")
-    paths = [Path(getattr(f, "name", f)) for f in items]
+    paths = [Path(f.name if hasattr(f, "name") else f) for f in items]
     for p in paths:
         if p.stat().st_size > MAX_UPLOAD_BYTES:
             raise InputError(f"文件 {p.name} 超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB 上限。")
@@ -480,7 +480,8 @@ def on_eval_run(only_failed: bool):
 
 
 def eval_case_rows(run: dict | None, only_failed: bool) -> tuple[list[list], list[tuple[str, str]]]:
-    rows, choices = [], []
+    rows: list[list] = []
+    choices: list[tuple[str, str]] = []
     if not run:
         return rows, choices
     for suite, result in run["results"].items():

@@ -48,7 +48,7 @@ MONO = [
 ]
 
 
-def theme() -> gr.themes.Theme:
+def theme() -> gr.themes.Base:
     return gr.themes.Default(font=SANS, font_mono=MONO, primary_hue="blue")
 
 

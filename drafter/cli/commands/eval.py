@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,7 +84,7 @@ def suites_of(chosen: list[str] | None) -> list[str]:
     return [s for s in SUITES if s in chosen]
 
 
-def _progress():
+def _progress() -> Callable[[str, str, bool], None]:
     """Cases done so far, on one line of stderr (LLM runs take a while)."""
     done: dict[str, int] = {}
 

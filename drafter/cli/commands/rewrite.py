@@ -82,7 +82,7 @@ def _print_human(result) -> None:
         out.write(f"注意：{w}\n")
 
 
-def _run_jsonl(raw: str, rewrite: Callable[[str], object]) -> int:
+def _run_jsonl(raw: str, rewrite: Callable[[str], RewriteResult]) -> int:
     from drafter.cli.io import print_jsonl
     from drafter.errors import DrafterError
 

@@ -368,6 +368,7 @@ def complete_json(messages: list[dict], schema: dict, *, name: str = "reply",
         if fault is not None:
             time.sleep(state.fail(fault))
             continue
+        assert data is not None  # judge returns the data whenever there is no fault
         reply = state.reply(raw, data)
         if store is not None:
             store.put(key, _record(reply, key, messages))
@@ -393,6 +394,7 @@ def stream_json(messages: list[dict], schema: dict, *, name: str = "reply",
         timeout = state.next_timeout()
         fmt = response_format(MODES[state.mode], schema, name)
         raw: RawReply | None = None
+        fault: _Fault | None
         sent = False
         items = transport.stream(messages, fmt, timeout)
         try:
@@ -427,6 +429,7 @@ def stream_json(messages: list[dict], schema: dict, *, name: str = "reply",
                 yield RESTART
             time.sleep(state.fail(fault))
             continue
+        assert raw is not None and data is not None  # both are set whenever there is no fault
         reply = state.reply(raw, data)
         if store is not None:
             store.put(key, _record(reply, key, messages))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from drafter.errors import NotConfiguredError
 from drafter.state import current
@@ -72,13 +73,15 @@ def openai_client(cfg: LLMConfig):
     )
 
 
-def langchain_chat(cfg: LLMConfig, timeout: float, **kwargs: object):
+def langchain_chat(cfg: LLMConfig, timeout: float, **kwargs: Any):
     """A ``langchain_openai.ChatOpenAI`` for one attempt (``timeout`` = the time left)."""
     from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
 
     return ChatOpenAI(
         model=cfg.model,
-        api_key=cfg.api_key or "not-needed",
+        # ChatOpenAI's field is typed SecretStr; it coerced a plain str to the same value.
+        api_key=SecretStr(cfg.api_key or "not-needed"),
         base_url=cfg.base_url or None,
         timeout=timeout,
         max_retries=0,

@@ -23,7 +23,7 @@ from drafter.knowledge.corpus import get_corpus
 from drafter.rules.engine import rewrite_offline
 from drafter.state import current
 from drafter.text.decode import check_text
-from drafter.types import Passage, RewriteResult, Usage
+from drafter.types import Change, Flag, Passage, RewriteResult, Usage
 
 SCHEMA_NAME = "rewrite"
 RETRIEVAL_K = 4
@@ -50,7 +50,8 @@ def gather_passages(text: str, offline: RewriteResult) -> list[Passage]:
     corpus = get_corpus()
     out: list[Passage] = []
     seen: set[str] = set()
-    for item in [*offline.changes, *offline.flags]:
+    items: list[Change | Flag] = [*offline.changes, *offline.flags]
+    for item in items:
         c = item.citation
         if c is not None and c.passage_id not in seen and c.passage_id in corpus.by_id:
             seen.add(c.passage_id)
