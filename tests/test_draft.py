@@ -10,6 +10,7 @@ import conftest_llm
 import pytest
 import yaml
 
+from drafter import state as state_mod
 from drafter.drafting import composer as draft_mod
 from drafter.drafting import pack as drafting_pack
 from drafter.drafting import situations
@@ -213,6 +214,7 @@ def test_the_pack_is_reloaded_when_it_changes(tmp_path, monkeypatch):
     (knowledge / "manuals").symlink_to(REPO / "knowledge" / "manuals")
     (knowledge / "rules").symlink_to(REPO / "knowledge" / "rules")
     monkeypatch.setenv("DRAFTER_KNOWLEDGE", str(knowledge))
+    monkeypatch.setattr(state_mod, "RECHECK_SECONDS", 0.0)  # look at the files on every call
     path = _write_pack(knowledge, lambda r: None)
     msg = (FIXTURES / "complaint.txt").read_text(encoding="utf-8")
     assert "Team" not in draft(msg).reply

@@ -10,11 +10,11 @@ Detecting which situation a message is lives in drafter/situations.py.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from drafter.errors import RulePackError
@@ -172,34 +172,29 @@ def _build(spec: draft_models.DraftingFile, path: Path) -> Pack:
     )
 
 
-_lock = threading.Lock()
-_cached: tuple[tuple[str, int, int], Pack] | None = None
-
-
 def pack_path() -> Path:
     return current().knowledge_dir / PACK_FILE
 
 
 def load_pack(path: Path | None = None) -> Pack:
-    """The drafting pack, validated; cached until the file changes."""
-    global _cached
-    import yaml
+    """The drafting pack of ``path`` (default: the active knowledge's), validated; loaded once
+    per version of the knowledge files (the state's one freshness policy)."""
+    if path is not None:
+        return _read(Path(path))
+    return current().artefact("drafting", lambda: _read(pack_path()))
 
-    path = Path(path) if path else pack_path()
+
+def _read(path: Path) -> Pack:
     try:
-        st = path.stat()
-    except OSError:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         raise RulePackError(f"找不到起草用语文件 {path}（knowledge/drafting.yaml）。") from None
-    stamp = (str(path), st.st_mtime_ns, st.st_size)
-    with _lock:
-        if _cached is not None and _cached[0] == stamp:
-            return _cached[1]
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-            line = getattr(getattr(err, "problem_mark", None), "line", None)
-            where = f"第 {line + 1} 行" if line is not None else ""
-            raise RulePackError(f"{path}{where}无法解析：{type(err).__name__}。") from None
-        pack = _parse(raw, path)
-        _cached = (stamp, pack)
-        return pack
+    except (OSError, UnicodeDecodeError) as err:
+        raise RulePackError(f"{path}无法读取：{type(err).__name__}。") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        line = getattr(getattr(err, "problem_mark", None), "line", None)
+        where = f"第 {line + 1} 行" if line is not None else ""
+        raise RulePackError(f"{path}{where}无法解析：{type(err).__name__}。") from None
+    return _parse(raw, path)
