@@ -18,7 +18,7 @@ from drafter.rules.engine import rewrite_offline as rewrite
 from drafter.text.script import to_traditional
 from drafter.types import apply_changes
 
-FIXTURES = Path(__file__).parent / "fixtures" / "rules"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "rules"
 BUNDLED = (settings.bundled_knowledge_dir() / "rules")
 
 

@@ -14,7 +14,7 @@ from drafter.cli import main as cli
 from drafter.knowledge.corpus import get_corpus
 from drafter.types import Citation
 
-FIXTURES = Path(__file__).parent / "fixtures" / "draft"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "draft"
 COMPLAINT = FIXTURES / "complaint.txt"
 KEYS = [
     "message",

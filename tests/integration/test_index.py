@@ -18,7 +18,7 @@ from drafter.knowledge.corpus import Corpus, load_manuals
 from drafter.retrieval import hybrid as retrieval
 from drafter.retrieval import index as index_mod
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHROME_TERMS = ["下载积分", "VIP", "版权申诉", "侵权必究", "举报电话", "相关文档", "相关新闻",
                 "翻墙", "热门新闻", "编辑推荐", "您可能关注的文档", "当前文档最多预览五页", "文档评论"]
 

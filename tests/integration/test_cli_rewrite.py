@@ -211,3 +211,14 @@ def test_check_counts_changes_as_findings(tmp_path, capsys):
 def test_check_bad_input_exits_2(tmp_path):
     proc = _cli(["check"], stdin=b"\x00\x00", env={"DRAFTER_HOME": str(tmp_path)})
     assert proc.returncode == 2 and proc.stdout == b""
+
+
+def test_the_cli_exits_2_naming_a_bad_variable(tmp_path):
+    draft = tmp_path / "x.txt"
+    draft.write_text("你好，你的订单可能到了。", encoding="utf-8")
+    env = dict(os.environ, DRAFTER_MAX_CHARS="2万")
+    out = subprocess.run([sys.executable, "-m", "drafter.cli.main", "rewrite", str(draft)],
+                         capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert out.returncode == 2
+    assert "DRAFTER_MAX_CHARS" in out.stderr and "Traceback" not in out.stderr
+    assert out.stdout == ""

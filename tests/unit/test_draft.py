@@ -6,7 +6,6 @@ import json
 import re
 from pathlib import Path
 
-import conftest_llm
 import pytest
 import yaml
 
@@ -21,9 +20,9 @@ from drafter.errors import InputError, NotConfiguredError, RulePackError
 from drafter.knowledge import corpus
 from drafter.text.decode import has_chinese
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATASET = REPO / "evals" / "datasets" / "draft.jsonl"
-FIXTURES = Path(__file__).parent / "fixtures" / "draft"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "draft"
 SPECIAL = json.loads((FIXTURES / "special.json").read_text(encoding="utf-8"))
 CASE_FIELDS = {
     "id",
@@ -39,7 +38,6 @@ CASE_FIELDS = {
 FORBIDDEN = ("你", "可能", "为什么")
 
 pytestmark = pytest.mark.usefixtures("indexed")  # retrieval (the tie-breaker) on the shared index
-fake_llm = conftest_llm.fake_llm  # the fake OpenAI-compatible server, configured as the model
 
 
 def load_cases() -> list[dict]:
@@ -333,39 +331,3 @@ def test_a_missing_quote_is_a_warning_not_a_fake_citation(tmp_path, monkeypatch)
 
 def test_module_has_no_business_with_the_cli():
     assert "argparse" not in Path(draft_mod.__file__).read_text(encoding="utf-8")
-
-
-# ---------------------------------------------------------------- with a model configured
-
-
-def test_with_a_model_the_llm_drafts_from_the_situation_passages(fake_llm):
-    from fake_openai import MODEL, ok
-
-    msg = (FIXTURES / "complaint.txt").read_text(encoding="utf-8")
-    offline = draft(msg, engine="offline")
-    heading = drafting_pack.load_pack().situation(offline.situation).manual
-    own = corpus.locate(heading.quote, heading.slug)
-    fake_llm.push(
-        ok(
-            {
-                "reply": offline.reply,
-                "citations": [{"passage_id": own.passage_id, "quote": own.quote}],
-            }
-        )
-    )
-    result = draft(msg, engine="auto")
-    assert result.engine == f"llm:{MODEL}" and result.situation == offline.situation
-    assert result.citations == [own] and result.reply == offline.reply
-    prompt = json.dumps(fake_llm.chat_requests[0]["messages"], ensure_ascii=False)
-    assert own.passage_id in prompt and "DD2024051801" in prompt
-
-
-def test_a_failing_model_falls_back_to_the_offline_draft_with_a_warning(fake_llm):
-    from fake_openai import error
-
-    fake_llm.push(*[error(500)] * 5)
-    msg = (FIXTURES / "complaint.txt").read_text(encoding="utf-8")
-    result = draft(msg, engine="llm")
-    offline = draft(msg, engine="offline")
-    assert result.engine == "offline" and result.reply == offline.reply
-    assert len(result.warnings) == len(offline.warnings) + 1

@@ -21,7 +21,7 @@ from drafter.rules.engine import rewrite_offline as rewrite
 from drafter.types import apply_changes
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -14,7 +14,7 @@ from drafter.errors import InputError
 from drafter.evaluation.retrieval import evaluate, load_cases
 from drafter.retrieval import hybrid as retrieval
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATASET = REPO / "evals" / "datasets" / "retrieval.jsonl"
 
 

@@ -17,7 +17,7 @@ from drafter.text.facts import fact_spans
 from drafter.types import apply_changes
 
 DATASET = settings.evals_dir() / "datasets" / "rewrite.jsonl"
-FIXTURES = Path(__file__).parent / "fixtures" / "rewrite"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "rewrite"
 FIELDS = {
     "id",
     "tags",

@@ -5,7 +5,7 @@ from pathlib import Path
 from drafter.cli.main import build_parser
 from drafter.settings import SETTINGS
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
 
 def test_readme_documents_every_setting():

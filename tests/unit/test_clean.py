@@ -17,9 +17,9 @@ from drafter.knowledge.clean import clean, load_rules, rejoin_pages
 from drafter.knowledge.ingest import ingest, load_front_matter, render, slug_for
 from drafter.text import decode as textio
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "clean"
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "clean"
+SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+REPO = Path(__file__).resolve().parents[2]
 CASES = yaml.safe_load((FIXTURES / "cases.yaml").read_text(encoding="utf-8"))
 SEED_EXPECT = yaml.safe_load((FIXTURES / "seeds.yaml").read_text(encoding="utf-8"))
 

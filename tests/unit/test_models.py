@@ -23,7 +23,7 @@ from drafter.models import llm as reply_models
 from drafter.models.base import strict_json_schema
 from drafter.rules import pack as rulepack
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RULE = """\
 id: {id}
 kind: substitution

@@ -14,7 +14,7 @@ from drafter.text.decode import has_chinese
 from drafter.text.facts import fact_spans
 from drafter.types import apply_changes
 
-FIXTURES = Path(__file__).parent / "fixtures" / "rewrite"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "rewrite"
 
 
 def _lines(name: str) -> list[str]:

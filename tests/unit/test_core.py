@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +16,7 @@ from drafter.errors import SettingsError, StateError
 from drafter.settings import Settings
 
 BUNDLED = settings_mod.bundled_knowledge_dir()
-PAGE = Path(__file__).parent / "fixtures" / "clean" / "news_page.html"
+PAGE = Path(__file__).parents[1] / "fixtures" / "clean" / "news_page.html"
 
 
 @pytest.fixture
@@ -50,17 +47,6 @@ def test_settings_are_typed():
     assert (s.max_chars, s.llm_timeout, s.llm_cache) == (300, 2.5, True)
     assert s.home_dir == Path("~/x").expanduser()
     assert Settings.from_env({}).max_chars == 20000
-
-
-def test_the_cli_exits_2_naming_a_bad_variable(tmp_path):
-    draft = tmp_path / "x.txt"
-    draft.write_text("你好，你的订单可能到了。", encoding="utf-8")
-    env = dict(os.environ, DRAFTER_MAX_CHARS="2万")
-    out = subprocess.run([sys.executable, "-m", "drafter.cli.main", "rewrite", str(draft)],
-                         capture_output=True, text=True, env=env, timeout=60, check=False)
-    assert out.returncode == 2
-    assert "DRAFTER_MAX_CHARS" in out.stderr and "Traceback" not in out.stderr
-    assert out.stdout == ""
 
 
 def test_the_default_home_is_the_users_data_folder(monkeypatch):
