@@ -36,7 +36,26 @@ KEY_FIGURES = {
         ("chat_shorter", "chat<email"),
     ],
     "retrieval": [("hit@5", "hit@5"), ("hit@1", "hit@1"), ("mrr", "MRR"), ("ndcg@5", "nDCG@5")],
+    "rewrite-heldout": [
+        ("must_not_contain", "targets gone"),
+        ("must_contain", "kept"),
+        ("spans_flagged", "flagged"),
+        ("spans_not_flagged", "not flagged"),
+        ("compliant_untouched", "compliant"),
+        ("false_flags_compliant", "false flags"),
+        ("facts_kept", "facts"),
+        ("idempotent", "idempotent"),
+    ],
+    "draft-heldout": [
+        ("slots_carried", "slots"),
+        ("name_used", "name"),
+        ("insults_not_echoed", "no insult"),
+        ("injections_not_obeyed", "no injection"),
+        ("citations_verbatim", "citations"),
+        ("tone_held", "tone"),
+    ],
 }
+KEY_FIGURES["retrieval-heldout"] = KEY_FIGURES["retrieval"]
 
 
 def _width(s: str) -> int:
@@ -338,7 +357,7 @@ def _case_html(suite: str, c: dict, latency: float | None) -> str:
         f"{'<ul>' + why + '</ul>' if why else ''}"
         f"<div>{_checks_html(c.get('checks', {}))}</div>"
         f"{'<div class=muted>' + _e(c.get('note')) + '</div>' if c.get('note') else ''}"
-        f"{_DRILL[suite](c)}"
+        f"{_DRILL[suite.partition('-')[0]](c)}"
         f"{'<div>提示：</div><ul>' + warnings + '</ul>' if warnings else ''}"
         "</details>"
     )

@@ -40,6 +40,10 @@ CHECKS = (
     "traps",
     "citations",
     "idempotent",
+    # held-out cases (rewrite-heldout.jsonl) only:
+    "compliant",
+    "flagged",
+    "not_flagged",
 )
 
 # Words a naive replace breaks: each occurrence in the draft must survive in the rewrite.
@@ -76,6 +80,40 @@ def trap_problems(original: str, output: str) -> list[str]:
     return sorted(set(problems))
 
 
+def _occurrences(text: str, span: str) -> list[tuple[int, int]]:
+    out, at = [], text.find(span)
+    while at >= 0:
+        out.append((at, at + len(span)))
+        at = text.find(span, at + 1)
+    return out
+
+
+def _heldout_checks(case: Case, result: Any, checks: dict, why: list[str]) -> None:
+    """The held-out properties: a compliant draft untouched, spans flagged or left alone."""
+    text = case["text"]
+    flags = [(f.start, f.end) for f in result.flags]
+
+    def flagged(start: int, end: int) -> bool:
+        return any(s < end and start < e for s, e in flags)
+
+    if case["compliant"]:
+        checks["compliant"] = not result.changes and not result.flags
+        if result.changes:
+            why.append(f"compliant: 合规草稿被改动了 {len(result.changes)} 处")
+        if result.flags:
+            why += [f"compliant: 合规草稿被提示“{f.text}”（{f.rule}）" for f in result.flags]
+    if case["flag_spans"]:
+        missed = [s for s in case["flag_spans"]
+                  if not all(flagged(a, b) for a, b in _occurrences(text, s))]
+        checks["flagged"] = not missed
+        why += [f"flagged: “{s}”没有被提示" for s in missed]
+    if case["must_not_flag"]:
+        wrong = [s for s in case["must_not_flag"]
+                 if any(flagged(a, b) for a, b in _occurrences(text, s))]
+        checks["not_flagged"] = not wrong
+        why += [f"not_flagged: “{s}”不该被提示" for s in wrong]
+
+
 def _citation_dict(c) -> dict | None:
     return c.to_dict() if c is not None else None
 
@@ -107,11 +145,13 @@ def score_case(case: Case, result: Any, again: Any | None, corpus, pack) -> dict
 
     expected_rules = set(case["expected_rules"])
     fired = {c.rule for c in result.changes}
-    checks["rules"] = fired == expected_rules
-    if expected_rules - fired:
-        why.append(f"rules: 未按规则改动 {', '.join(sorted(expected_rules - fired))}")
-    if fired - expected_rules:
-        why.append(f"rules: 多余的改动 {', '.join(sorted(fired - expected_rules))}")
+    heldout = case.split == "heldout"
+    if not heldout:  # held-out cases name the spans to flag, not the rules to fire
+        checks["rules"] = fired == expected_rules
+        if expected_rules - fired:
+            why.append(f"rules: 未按规则改动 {', '.join(sorted(expected_rules - fired))}")
+        if fired - expected_rules:
+            why.append(f"rules: 多余的改动 {', '.join(sorted(fired - expected_rules))}")
 
     expected_flags = set(case["expected_flags"])
     raised = {f.rule for f in result.flags}
@@ -143,6 +183,9 @@ def score_case(case: Case, result: Any, again: Any | None, corpus, pack) -> dict
     if citations:
         checks["citations"] = not bad
         why += [f"citations: 引文“{c.quote}”不在 {c.passage_id} 中" for c in bad]
+
+    if heldout:
+        _heldout_checks(case, result, checks, why)
 
     if again is not None:
         checks["idempotent"] = again.rewritten == output
@@ -328,4 +371,16 @@ def summarize(cases: list[dict]) -> dict:
         else None,
         "uncited": sum(c.get("uncited", 0) for c in scored),
         "idempotent": rate(cases, "idempotent"),
+        "compliant_untouched": rate(cases, "compliant"),
+        "spans_flagged": rate(cases, "flagged"),
+        "spans_not_flagged": rate(cases, "not_flagged"),
+        "false_flags_compliant": _false_flag_rate(cases),
     }
+
+
+def _false_flag_rate(cases: list[dict]) -> float | None:
+    """Share of the compliant held-out drafts that got a flag (lower is better)."""
+    compliant = [c for c in cases if c["checks"].get("compliant") is not None]
+    if not compliant:
+        return None
+    return round(sum(1 for c in compliant if c.get("flags")) / len(compliant), 4)

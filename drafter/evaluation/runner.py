@@ -25,14 +25,16 @@ from typing import Any
 from drafter.engines import registry
 from drafter.errors import DrafterError, InputError
 from drafter.evaluation import datasets as ds
+from drafter.evaluation import draft_suite, rewrite_suite
 from drafter.evaluation.cassettes import no_network
 from drafter.evaluation.engines import LLMEngine, OfflineEngine, _ms, input_fingerprints
 from drafter.evaluation.prices import Prices, load_prices
 from drafter.evaluation.retrieval import RetrievalCase, evaluate
 from drafter.evaluation.rewrite_suite import per_tag
+from drafter.evaluation.suites import SUITES, kind_and_split
 
 FORMAT = "drafter-eval/1"
-SUITES = ("rewrite", "draft", "retrieval")
+
 ENGINES = registry.names(evaluable=True)
 RETRIEVAL_K = 5
 
@@ -177,7 +179,13 @@ def run(
         raise DrafterError(f"未知的评测集 {', '.join(unknown)}（可用：{', '.join(SUITES)}）。")
     started = time.perf_counter()
     # Every dataset is validated before any case runs: a bad line fails fast.
-    loaded = {s: ds.load(s, directory=datasets_dir) for s in SUITES if s in suites}
+    loaded = {}
+    for s in SUITES:
+        if s in suites:
+            kind, split = kind_and_split(s)
+            if split == "heldout" and not ds.files_of(kind, datasets_dir, split):
+                continue  # a datasets folder without a held-out file (e.g. the recordings')
+            loaded[s] = ds.load(kind, directory=datasets_dir, split=split)
     eng, table = make_engine(engine, record=record, cassettes=cassettes, prices=prices)
     results: dict[str, dict] = {}
     wall: dict[str, float] = {}
@@ -187,14 +195,11 @@ def run(
         with guard:
             for suite, dataset in loaded.items():
                 t = time.perf_counter()
-                if suite == "rewrite":
-                    from drafter.evaluation.rewrite_suite import run as run_suite
-
-                    results[suite] = run_suite(dataset, eng, progress)
-                elif suite == "draft":
-                    from drafter.evaluation.draft_suite import run as run_suite
-
-                    results[suite] = run_suite(dataset, eng, progress)
+                kind = kind_and_split(suite)[0]
+                if kind == "rewrite":
+                    results[suite] = rewrite_suite.run(dataset, eng, progress)
+                elif kind == "draft":
+                    results[suite] = draft_suite.run(dataset, eng, progress)
                 else:
                     results[suite] = _retrieval(dataset, progress)
                 wall[suite] = round(time.perf_counter() - t, 3)

@@ -456,7 +456,7 @@ def on_eval_run(only_failed: bool):
     for suite, figures in run["summary"].items():
         keys = ", ".join(
             f"{k} {_num(figures[k])}"
-            for k in _KEY_METRICS.get(suite, ())
+            for k in _KEY_METRICS.get(suite.partition("-")[0], ())
             if figures.get(k) is not None
         )
         summary.append(

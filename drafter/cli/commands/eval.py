@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drafter.engines import registry
+from drafter.evaluation.suites import SUITES
 
 if TYPE_CHECKING:
     from drafter.core import Drafter
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 NAME = "eval"
 HELP = "离线评测：改写、起草、检索三套用例的各项指标，可与基线比较、设阈值（供 CI 使用）"
 
-SUITE_CHOICES = ("rewrite", "draft", "retrieval", "all")
+SUITE_CHOICES = (*SUITES, "heldout", "dev", "all")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         choices=SUITE_CHOICES,
         default=None,
-        help="评测哪一套（可重复；默认 all）",
+        help="评测哪一套（可重复；dev：三套开发集，heldout：三套留出集；默认 all）",
     )
     p.add_argument(
         "--engine",
@@ -77,11 +78,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def suites_of(chosen: list[str] | None) -> list[str]:
-    from drafter.evaluation.runner import SUITES
-
     if not chosen or "all" in chosen:
         return list(SUITES)
-    return [s for s in SUITES if s in chosen]
+    held = "heldout" in chosen
+    dev = "dev" in chosen
+    return [s for s in SUITES
+            if s in chosen or (held and s.endswith("-heldout")) or (dev and "-" not in s)]
 
 
 def _progress() -> Callable[[str, str, bool], None]:
