@@ -39,6 +39,7 @@ browser-deps:
 
 test: install browser-deps
 	$(BIN)/ruff check drafter tests benchmarks evals
+	$(BIN)/ruff format --check drafter tests benchmarks evals
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 

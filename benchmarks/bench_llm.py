@@ -38,8 +38,11 @@ def pct(values: list[float], q: float) -> float:
 
 
 def drafts() -> list[str]:
-    return [json.loads(line)["text"] for line in DATASET.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    return [
+        json.loads(line)["text"]
+        for line in DATASET.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def draft_of_300(texts: list[str]) -> str:
@@ -59,11 +62,20 @@ def model_reply(request: dict) -> dict:
 
     text = delimited(request) or ""
     r = rewrite(text)
-    return {"rewritten": r.rewritten,
-            "changes": [{"before": c.before, "after": c.after, "rule": c.rule,
-                         "explanation": "",
-                         "passage_id": c.citation.passage_id if c.citation else "",
-                         "quote": c.citation.quote if c.citation else ""} for c in r.changes]}
+    return {
+        "rewritten": r.rewritten,
+        "changes": [
+            {
+                "before": c.before,
+                "after": c.after,
+                "rule": c.rule,
+                "explanation": "",
+                "passage_id": c.citation.passage_id if c.citation else "",
+                "quote": c.citation.quote if c.citation else "",
+            }
+            for c in r.changes
+        ],
+    }
 
 
 def serve() -> None:
@@ -79,8 +91,13 @@ def serve() -> None:
 @contextmanager
 def fake_server() -> Iterator[str]:
     """The fake server in its own process, so its work does not share our interpreter lock."""
-    proc = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     try:
         yield proc.stdout.readline().strip()
     finally:
@@ -92,8 +109,12 @@ def bench_client(client: str, texts: list[str], runs: int) -> None:
     from drafter.engines.llm import rewriting
 
     with fake_server() as url:
-        os.environ.update(OPENAI_BASE_URL=url, OPENAI_API_KEY="bench",
-                          DRAFTER_LLM_MODEL="fake-model", DRAFTER_LLM_CLIENT=client)
+        os.environ.update(
+            OPENAI_BASE_URL=url,
+            OPENAI_API_KEY="bench",
+            DRAFTER_LLM_MODEL="fake-model",
+            DRAFTER_LLM_CLIENT=client,
+        )
         for t in texts[:5]:  # warm: index, jieba, rule pack, client, connections
             rewriting.rewrite_with_llm(t)
         overhead, total, model, prep_ms, finish_ms, cpu = [], [], [], [], [], []
@@ -124,14 +145,22 @@ def bench_client(client: str, texts: list[str], runs: int) -> None:
             prep_ms.append((t1 - t0) * 1000)
             finish_ms.append((t3 - t2) * 1000)
     print(f"[{client}] {runs} rewrites, engines {sorted(engines)}")
-    print(f"  engine overhead beyond the model call: p50 {pct(overhead, 50):.1f} ms, "
-          f"p95 {pct(overhead, 95):.1f} ms (target <= 30 ms)")
-    print(f"  CPU time of the whole call in this thread (HTTP client included, unaffected by "
-          f"other load): p50 {pct(cpu, 50):.1f} ms, p95 {pct(cpu, 95):.1f} ms")
-    print(f"  model call (fake, zero latency): p50 {pct(model, 50):.1f} ms; "
-          f"total p50 {pct(total, 50):.1f} ms, p95 {pct(total, 95):.1f} ms")
-    print(f"  of which preparing p95 {pct(prep_ms, 95):.1f} ms (offline pass, retrieval, prompt), "
-          f"validating p95 {pct(finish_ms, 95):.1f} ms")
+    print(
+        f"  engine overhead beyond the model call: p50 {pct(overhead, 50):.1f} ms, "
+        f"p95 {pct(overhead, 95):.1f} ms (target <= 30 ms)"
+    )
+    print(
+        f"  CPU time of the whole call in this thread (HTTP client included, unaffected by "
+        f"other load): p50 {pct(cpu, 50):.1f} ms, p95 {pct(cpu, 95):.1f} ms"
+    )
+    print(
+        f"  model call (fake, zero latency): p50 {pct(model, 50):.1f} ms; "
+        f"total p50 {pct(total, 50):.1f} ms, p95 {pct(total, 95):.1f} ms"
+    )
+    print(
+        f"  of which preparing p95 {pct(prep_ms, 95):.1f} ms (offline pass, retrieval, prompt), "
+        f"validating p95 {pct(finish_ms, 95):.1f} ms"
+    )
 
 
 def bench_prompt(texts: list[str]) -> None:
@@ -142,15 +171,19 @@ def bench_prompt(texts: list[str]) -> None:
     prep = rewriting.prepare(draft)
     p = prep.prompt
     bare = rewriting.prepare(draft, passages=[]).prompt
-    print(f"prompt for a {len(draft)}-character draft: {p.tokens} tokens (target <= 1,500; "
-          f"budget DRAFTER_PROMPT_BUDGET={os.environ.get('DRAFTER_PROMPT_BUDGET', '1500')}): "
-          f"system {count_tokens(p.messages[0]['content'])}, draft {count_tokens(draft)}, "
-          f"{len(p.passages)} passages, {len(p.dropped)} left out; without passages {bare.tokens}")
+    print(
+        f"prompt for a {len(draft)}-character draft: {p.tokens} tokens (target <= 1,500; "
+        f"budget DRAFTER_PROMPT_BUDGET={os.environ.get('DRAFTER_PROMPT_BUDGET', '1500')}): "
+        f"system {count_tokens(p.messages[0]['content'])}, draft {count_tokens(draft)}, "
+        f"{len(p.passages)} passages, {len(p.dropped)} left out; without passages {bare.tokens}"
+    )
     sizes = []
     for t in texts:
         sizes.append(rewriting.prepare(t).prompt.tokens)
-    print(f"prompt over the {len(texts)} dataset drafts: median {statistics.median(sizes):.0f}, "
-          f"max {max(sizes)} tokens")
+    print(
+        f"prompt over the {len(texts)} dataset drafts: median {statistics.median(sizes):.0f}, "
+        f"max {max(sizes)} tokens"
+    )
 
 
 def main() -> None:
@@ -166,7 +199,7 @@ def main() -> None:
     os.environ.pop("DRAFTER_LLM_CACHE", None)
     texts = drafts()
     bench_prompt(texts)
-    for client in (["openai", "langchain"] if args.client == "both" else [args.client]):
+    for client in ["openai", "langchain"] if args.client == "both" else [args.client]:
         bench_client(client, texts, args.runs)
 
 

@@ -36,7 +36,11 @@ def fresh_home() -> None:
 
 def queries() -> list[str]:
     path = REPO / "evals" / "datasets" / "retrieval.jsonl"
-    return [json.loads(line)["query"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line)["query"]
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def time_queries(n: int) -> tuple[float, float]:
@@ -60,8 +64,10 @@ def bench_corpus(n_queries: int) -> None:
     report = build_index()
     build_s = time.perf_counter() - t
     p50, p95 = time_queries(n_queries)
-    print(f"real corpus: {report.manuals} manuals, {report.passages} passages; "
-          f"index build {build_s:.2f} s; query p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    print(
+        f"real corpus: {report.manuals} manuals, {report.passages} passages; "
+        f"index build {build_s:.2f} s; query p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+    )
 
 
 def synthetic_manuals(target_passages: int, directory: Path) -> None:
@@ -108,9 +114,11 @@ def bench_synthetic(size: int, n_queries: int) -> None:
         p50, p95 = time_queries(n_queries)
     finally:
         os.environ.pop("DRAFTER_KNOWLEDGE", None)
-    print(f"synthetic {report.passages:,} passages: index {build_s:.1f} s "
-          f"({report.passages / build_s:,.0f} passages/s); query p50 {p50:.1f} ms, p95 {p95:.1f} ms "
-          f"(target p95 <= 50 ms at 100,000)")
+    print(
+        f"synthetic {report.passages:,} passages: index {build_s:.1f} s "
+        f"({report.passages / build_s:,.0f} passages/s); query p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+        f"(target p95 <= 50 ms at 100,000)"
+    )
 
 
 def bench_cold_start(runs: int = 5) -> None:
@@ -123,15 +131,31 @@ def bench_cold_start(runs: int = 5) -> None:
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run(drafter + ["search", "客户很生气怎么办", "-k", "3"], env=env, capture_output=True, check=True)
+        subprocess.run(
+            drafter + ["search", "客户很生气怎么办", "-k", "3"],
+            env=env,
+            capture_output=True,
+            check=True,
+        )
         times.append(time.perf_counter() - t)
     imports = subprocess.run(
-        [sys.executable, "-c", ("import sys; import drafter.cli.main, drafter.retrieval.hybrid; "
-         "print(sorted(m for m in ('gradio','langchain_core','langchain_openai') if m in sys.modules))")],
-        env=env, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys; import drafter.cli.main, drafter.retrieval.hybrid; "
+                "print(sorted(m for m in ('gradio','langchain_core','langchain_openai') if m in sys.modules))"
+            ),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
-    print(f"`drafter search` cold start: median {statistics.median(times):.2f} s, max {max(times):.2f} s "
-          f"(target <= 1.5 s); heavy modules imported on that path: {imports}")
+    print(
+        f"`drafter search` cold start: median {statistics.median(times):.2f} s, max {max(times):.2f} s "
+        f"(target <= 1.5 s); heavy modules imported on that path: {imports}"
+    )
 
 
 def main() -> None:

@@ -29,8 +29,9 @@ def rewrite(text: str, engine: str = "auto") -> RewriteResult:
     return Drafter.default().rewrite(text, engine)
 
 
-def draft(message: str, channel: str = "chat", engine: str = "auto", *,
-          situation: str | None = None) -> DraftResult:
+def draft(
+    message: str, channel: str = "chat", engine: str = "auto", *, situation: str | None = None
+) -> DraftResult:
     """Draft a reply to a customer message with the default Drafter."""
     from drafter.core import Drafter
 

@@ -31,8 +31,13 @@ if TYPE_CHECKING:  # only for annotations: these modules are imported when a met
 class Drafter:
     """回复助手: rewrite drafts, draft replies, search and index the manuals."""
 
-    def __init__(self, settings: Settings | None = None, *, progress: Progress | None = None,
-                 state: State | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        progress: Progress | None = None,
+        state: State | None = None,
+    ) -> None:
         self.state = state if state is not None else State(settings, progress)
 
     @classmethod
@@ -57,8 +62,14 @@ class Drafter:
         with self.state.active():
             return check(text)
 
-    def draft(self, message: str, channel: str = "chat", engine: str = "auto", *,
-              situation: str | None = None) -> DraftResult:
+    def draft(
+        self,
+        message: str,
+        channel: str = "chat",
+        engine: str = "auto",
+        *,
+        situation: str | None = None,
+    ) -> DraftResult:
         """Draft a reply to a customer message for ``channel`` (chat or email)."""
         with self.state.active():
             return registry.draft(message, channel, engine, situation=situation)
@@ -87,8 +98,9 @@ class Drafter:
         with self.state.active():
             return status()
 
-    def ingest(self, paths: Iterable[Path], *, title: str | None = None,
-               out_dir: Path | None = None) -> list[IngestReport]:
+    def ingest(
+        self, paths: Iterable[Path], *, title: str | None = None, out_dir: Path | None = None
+    ) -> list[IngestReport]:
         """Clean scraped manuals into the writable knowledge folder (never into the package)."""
 
         with self.state.active():

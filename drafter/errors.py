@@ -40,7 +40,9 @@ class DatasetError(DrafterError):
 class LLMError(DrafterError):
     """The model endpoint failed or answered something unusable."""
 
-    def __init__(self, message: str, *, cause: str = "", attempts: int = 0, last_output: str = "") -> None:
+    def __init__(
+        self, message: str, *, cause: str = "", attempts: int = 0, last_output: str = ""
+    ) -> None:
         super().__init__(message, cause=cause, attempts=attempts)
         self.cause = cause
         self.attempts = attempts

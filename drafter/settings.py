@@ -99,50 +99,95 @@ class Settings:
     """Every setting of drafter; ``Settings.from_env()`` reads and validates them."""
 
     home: Path | None = setting(
-        "DRAFTER_HOME", None,
+        "DRAFTER_HOME",
+        None,
         "State folder: index, caches, feedback store, logs, added manuals "
-        "(default: the user's data folder, e.g. ~/.local/share/drafter).", _path)
+        "(default: the user's data folder, e.g. ~/.local/share/drafter).",
+        _path,
+    )
     knowledge: Path | None = setting(
-        "DRAFTER_KNOWLEDGE", None,
+        "DRAFTER_KNOWLEDGE",
+        None,
         "Folder with manuals/ and rules/ (default: DRAFTER_HOME/knowledge once a manual is added, "
-        "else the bundled knowledge, read-only).", _path)
+        "else the bundled knowledge, read-only).",
+        _path,
+    )
     chroma_url: str = setting(
-        "DRAFTER_CHROMA_URL", "", "Use a Chroma server (http://host:port) instead of the local index.", _url)
+        "DRAFTER_CHROMA_URL",
+        "",
+        "Use a Chroma server (http://host:port) instead of the local index.",
+        _url,
+    )
     embeddings_model: str = setting(
-        "DRAFTER_EMBEDDINGS_MODEL", "", "OpenAI-compatible embeddings model; empty = offline hashed n-grams.")
+        "DRAFTER_EMBEDDINGS_MODEL",
+        "",
+        "OpenAI-compatible embeddings model; empty = offline hashed n-grams.",
+    )
     max_chars: int = setting(
-        "DRAFTER_MAX_CHARS", 20000, "Longest draft or message accepted, in characters.", _positive_int)
-    openai_api_key: str = setting("OPENAI_API_KEY", "", "API key of the OpenAI-compatible endpoint.")
+        "DRAFTER_MAX_CHARS",
+        20000,
+        "Longest draft or message accepted, in characters.",
+        _positive_int,
+    )
+    openai_api_key: str = setting(
+        "OPENAI_API_KEY", "", "API key of the OpenAI-compatible endpoint."
+    )
     openai_base_url: str = setting(
-        "OPENAI_BASE_URL", "", "Base URL of the OpenAI-compatible endpoint (e.g. http://localhost:8000/v1).",
-        _url)
+        "OPENAI_BASE_URL",
+        "",
+        "Base URL of the OpenAI-compatible endpoint (e.g. http://localhost:8000/v1).",
+        _url,
+    )
     llm_model: str = setting(
-        "DRAFTER_LLM_MODEL", "",
-        "Model name; the LLM engine is configured when this and a key or base URL are set.")
+        "DRAFTER_LLM_MODEL",
+        "",
+        "Model name; the LLM engine is configured when this and a key or base URL are set.",
+    )
     llm_timeout: float = setting(
-        "DRAFTER_LLM_TIMEOUT", 20.0,
-        "Total seconds the LLM engine may spend (all retries) before falling back.", _positive_float)
+        "DRAFTER_LLM_TIMEOUT",
+        20.0,
+        "Total seconds the LLM engine may spend (all retries) before falling back.",
+        _positive_float,
+    )
     llm_retries: int = setting(
-        "DRAFTER_LLM_RETRIES", 2, "Retries after a failed LLM call (429, 5xx, timeout, bad JSON).",
-        _non_negative_int)
+        "DRAFTER_LLM_RETRIES",
+        2,
+        "Retries after a failed LLM call (429, 5xx, timeout, bad JSON).",
+        _non_negative_int,
+    )
     llm_cache: bool = setting(
-        "DRAFTER_LLM_CACHE", False,
-        "1 = cache LLM replies under DRAFTER_HOME/llm-cache (evals always cache).", _flag)
+        "DRAFTER_LLM_CACHE",
+        False,
+        "1 = cache LLM replies under DRAFTER_HOME/llm-cache (evals always cache).",
+        _flag,
+    )
     llm_client: str = setting(
-        "DRAFTER_LLM_CLIENT", "openai",
+        "DRAFTER_LLM_CLIENT",
+        "openai",
         "LLM client library: openai (default) or langchain (langchain-openai ChatOpenAI).",
-        _choice("openai", "langchain"))
+        _choice("openai", "langchain"),
+    )
     prompt_budget: int = setting(
-        "DRAFTER_PROMPT_BUDGET", 1500, "Token budget of a prompt; retrieved passages are trimmed to fit.",
-        _positive_int)
-    team_name: str = setting("DRAFTER_TEAM_NAME", "客户服务团队", "Team name signed under e-mail drafts.")
+        "DRAFTER_PROMPT_BUDGET",
+        1500,
+        "Token budget of a prompt; retrieved passages are trimmed to fit.",
+        _positive_int,
+    )
+    team_name: str = setting(
+        "DRAFTER_TEAM_NAME", "客户服务团队", "Team name signed under e-mail drafts."
+    )
     signature: str = setting(
-        "DRAFTER_SIGNATURE", "", "Extra signature line under e-mail drafts (e.g. a phone number).")
+        "DRAFTER_SIGNATURE", "", "Extra signature line under e-mail drafts (e.g. a phone number)."
+    )
     auth: str = setting(
-        "DRAFTER_AUTH", "", "Login for the app: user:password[,user:password...]; empty = no login.")
+        "DRAFTER_AUTH", "", "Login for the app: user:password[,user:password...]; empty = no login."
+    )
     feedback_db: Path | None = setting(
-        "DRAFTER_FEEDBACK_DB", None,
-        "SQLite file for accept/reject feedback (default DRAFTER_HOME/feedback.db).", _path)
+        "DRAFTER_FEEDBACK_DB",
+        None,
+        "SQLite file for accept/reject feedback (default DRAFTER_HOME/feedback.db).",
+        _path,
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

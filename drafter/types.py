@@ -32,8 +32,12 @@ class Passage:
 
     def to_dict(self) -> dict:
         """The `drafter search --json` contract."""
-        return {"passage_id": self.passage_id, "source": self.source, "text": self.text,
-                "score": round(self.score, 6)}
+        return {
+            "passage_id": self.passage_id,
+            "source": self.source,
+            "text": self.text,
+            "score": round(self.score, 6),
+        }
 
 
 @dataclass(frozen=True)
@@ -107,9 +111,9 @@ def apply_changes(original: str, changes: list[Change]) -> str:
     """Apply non-overlapping changes (any order) to ``original``."""
     out, pos = [], 0
     for c in sorted(changes, key=lambda c: (c.start, c.end)):
-        if c.start < pos or original[c.start:c.end] != c.before:
+        if c.start < pos or original[c.start : c.end] != c.before:
             raise ValueError(f"change {c.rule} at {c.start}:{c.end} does not fit the original")
-        out.append(original[pos:c.start])
+        out.append(original[pos : c.start])
         out.append(c.after)
         pos = c.end
     out.append(original[pos:])

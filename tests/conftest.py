@@ -9,8 +9,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO.parent / "shared" / "seeds"
-LLM_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DRAFTER_LLM_MODEL", "DRAFTER_EMBEDDINGS_MODEL",
-            "DRAFTER_CHROMA_URL", "DRAFTER_KNOWLEDGE")
+LLM_VARS = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "DRAFTER_LLM_MODEL",
+    "DRAFTER_EMBEDDINGS_MODEL",
+    "DRAFTER_CHROMA_URL",
+    "DRAFTER_KNOWLEDGE",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -38,9 +38,15 @@ class Reply:
     chunks: list[str] | None = None
 
 
-def completion(content: str | None, *, finish_reason: str | None = "stop",
-               prompt_tokens: int = 100, completion_tokens: int = 50,
-               model: str = MODEL, choices: bool = True) -> dict:
+def completion(
+    content: str | None,
+    *,
+    finish_reason: str | None = "stop",
+    prompt_tokens: int = 100,
+    completion_tokens: int = 50,
+    model: str = MODEL,
+    choices: bool = True,
+) -> dict:
     """A chat.completion body with one choice (or none when ``choices`` is False)."""
     return {
         "id": "chatcmpl-fake",
@@ -48,11 +54,19 @@ def completion(content: str | None, *, finish_reason: str | None = "stop",
         "created": int(time.time()),
         "model": model,
         "choices": [
-            {"index": 0, "finish_reason": finish_reason,
-             "message": {"role": "assistant", "content": content}}
-        ] if choices else [],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
+            {
+                "index": 0,
+                "finish_reason": finish_reason,
+                "message": {"role": "assistant", "content": content},
+            }
+        ]
+        if choices
+        else [],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
     }
 
 
@@ -64,16 +78,24 @@ def ok(data: dict | str, **kwargs: Any) -> Reply:
     return Reply(200, completion(content, **kwargs), delay=delay, chunks=chunks)
 
 
-def error(status: int, message: str = "fake error", headers: dict[str, str] | None = None,
-          delay: float = 0.0) -> Reply:
-    return Reply(status, {"error": {"message": message, "type": "fake", "code": None}},
-                 headers=dict(headers or {}), delay=delay)
+def error(
+    status: int,
+    message: str = "fake error",
+    headers: dict[str, str] | None = None,
+    delay: float = 0.0,
+) -> Reply:
+    return Reply(
+        status,
+        {"error": {"message": message, "type": "fake", "code": None}},
+        headers=dict(headers or {}),
+        delay=delay,
+    )
 
 
 def embedding(text: str, dim: int = 16) -> list[float]:
     """A deterministic unit vector for ``text`` (sha256 of character bigrams, hashed)."""
     v = [0.0] * dim
-    grams = [text[i:i + 2] for i in range(max(1, len(text) - 1))]
+    grams = [text[i : i + 2] for i in range(max(1, len(text) - 1))]
     for g in grams:
         h = hashlib.sha256(g.encode("utf-8")).digest()
         v[h[0] % dim] += 1.0 if h[1] & 1 else -1.0
@@ -115,8 +137,9 @@ class FakeOpenAI:
     def start(self) -> FakeOpenAI:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -163,8 +186,13 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:  # quiet
             pass
 
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None,
-                  content_type: str = "application/json") -> None:
+        def _send(
+            self,
+            status: int,
+            body: Any,
+            headers: dict[str, str] | None = None,
+            content_type: str = "application/json",
+        ) -> None:
             if isinstance(body, (dict, list)):
                 data = json.dumps(body, ensure_ascii=False).encode("utf-8")
             elif isinstance(body, str):
@@ -182,8 +210,15 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             fake.requests.append({"path": self.path, "headers": dict(self.headers), "json": None})
             if self.path.rstrip("/").endswith("/models"):
-                self._send(200, {"object": "list", "data": [
-                    {"id": fake.model, "object": "model", "created": 0, "owned_by": "fake"}]})
+                self._send(
+                    200,
+                    {
+                        "object": "list",
+                        "data": [
+                            {"id": fake.model, "object": "model", "created": 0, "owned_by": "fake"}
+                        ],
+                    },
+                )
             else:
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
 
@@ -194,19 +229,27 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 payload = json.loads(raw or b"{}")
             except ValueError:
                 payload = {"_raw": raw.decode("utf-8", "replace")}
-            fake.requests.append({"path": self.path, "headers": dict(self.headers),
-                                  "json": payload})
+            fake.requests.append(
+                {"path": self.path, "headers": dict(self.headers), "json": payload}
+            )
             try:
                 if self.path.endswith("/chat/completions"):
                     self._chat(payload)
                 elif self.path.endswith("/embeddings"):
                     inputs = payload.get("input") or []
                     inputs = [inputs] if isinstance(inputs, str) else inputs
-                    self._send(200, {"object": "list", "model": payload.get("model", fake.model),
-                                     "data": [{"object": "embedding", "index": i,
-                                               "embedding": embedding(str(t))}
-                                              for i, t in enumerate(inputs)],
-                                     "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+                    self._send(
+                        200,
+                        {
+                            "object": "list",
+                            "model": payload.get("model", fake.model),
+                            "data": [
+                                {"object": "embedding", "index": i, "embedding": embedding(str(t))}
+                                for i, t in enumerate(inputs)
+                            ],
+                            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+                        },
+                    )
                 else:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
             except (BrokenPipeError, ConnectionResetError):
@@ -226,8 +269,11 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             choices = body.get("choices") or []
             content = (choices[0]["message"].get("content") or "") if choices else ""
             finish = choices[0].get("finish_reason") if choices else None
-            pieces = reply.chunks if reply.chunks is not None else [
-                content[i:i + 7] for i in range(0, len(content), 7)]
+            pieces = (
+                reply.chunks
+                if reply.chunks is not None
+                else [content[i : i + 7] for i in range(0, len(content), 7)]
+            )
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
@@ -238,17 +284,28 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.close_connection = True
 
             def event(choice_list: list, usage: dict | None = None) -> None:
-                chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk",
-                         "created": int(time.time()), "model": body.get("model", fake.model),
-                         "choices": choice_list}
+                chunk = {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": body.get("model", fake.model),
+                    "choices": choice_list,
+                }
                 if usage is not None:
                     chunk["usage"] = usage
                 self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
                 self.wfile.flush()
 
             if choices:
-                event([{"index": 0, "delta": {"role": "assistant", "content": ""},
-                        "finish_reason": None}])
+                event(
+                    [
+                        {
+                            "index": 0,
+                            "delta": {"role": "assistant", "content": ""},
+                            "finish_reason": None,
+                        }
+                    ]
+                )
                 for piece in pieces:
                     event([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
                 event([{"index": 0, "delta": {}, "finish_reason": finish}])

@@ -14,7 +14,9 @@ def read_input(file: str | None, *, what: str = "输入") -> str:
     """Text from FILE, or from standard input when FILE is ``-`` or missing."""
     if file in (None, "-"):
         if sys.stdin is None or sys.stdin.isatty():
-            raise InputError("没有输入：请给出文件名，或通过标准输入传入文字（drafter ... - < file）。")
+            raise InputError(
+                "没有输入：请给出文件名，或通过标准输入传入文字（drafter ... - < file）。"
+            )
         data = sys.stdin.buffer.read()
     else:
         path = Path(file)

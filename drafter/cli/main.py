@@ -80,13 +80,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as err:  # a file system problem outside our own checks: one sentence
         where = f"：{err.filename}" if getattr(err, "filename", None) else ""
-        print(f"drafter: 文件系统错误（{err.strerror or type(err).__name__}）{where}", file=sys.stderr)
+        print(
+            f"drafter: 文件系统错误（{err.strerror or type(err).__name__}）{where}", file=sys.stderr
+        )
         return 2
     except Exception as err:
         if os.environ.get("DRAFTER_DEBUG"):
             raise
-        print(f"drafter: 内部错误（{type(err).__name__}: {err}）。设置 DRAFTER_DEBUG=1 可查看详情。",
-              file=sys.stderr)
+        print(
+            f"drafter: 内部错误（{type(err).__name__}: {err}）。设置 DRAFTER_DEBUG=1 可查看详情。",
+            file=sys.stderr,
+        )
         return 1
 
 

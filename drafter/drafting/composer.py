@@ -315,7 +315,9 @@ class DraftInputs:
         return _passages(self.message, self.pack, self.detection)
 
 
-def analyse_message(message: str, channel: str = "chat", situation: str | None = None) -> DraftInputs:
+def analyse_message(
+    message: str, channel: str = "chat", situation: str | None = None
+) -> DraftInputs:
     """Facts, situation (detected unless ``situation`` forces one) and the offline draft."""
     check_input(message, channel, situation)
     pack = load_pack()
@@ -327,7 +329,9 @@ def analyse_message(message: str, channel: str = "chat", situation: str | None =
     return DraftInputs(message, channel, pack, facts, det, offline)
 
 
-def draft_offline(message: str, channel: str = "chat", *, situation: str | None = None) -> DraftResult:
+def draft_offline(
+    message: str, channel: str = "chat", *, situation: str | None = None
+) -> DraftResult:
     """The offline composer's reply to ``message`` (engine ``"offline"``)."""
     return analyse_message(message, channel, situation).offline
 

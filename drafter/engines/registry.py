@@ -40,8 +40,14 @@ class Engine:
     def rewrite(self, text: str) -> RewriteResult:
         raise NotConfiguredError(f"引擎 {self.name} 只用于评测（drafter eval）。")
 
-    def draft(self, message: str, channel: str = "chat", *, situation: str | None = None,
-              **llm_options: Any) -> DraftResult:
+    def draft(
+        self,
+        message: str,
+        channel: str = "chat",
+        *,
+        situation: str | None = None,
+        **llm_options: Any,
+    ) -> DraftResult:
         raise NotConfiguredError(f"引擎 {self.name} 只用于评测（drafter eval）。")
 
 
@@ -49,8 +55,14 @@ class OfflineEngine(Engine):
     def rewrite(self, text: str) -> RewriteResult:
         return rewrite_offline(text)
 
-    def draft(self, message: str, channel: str = "chat", *, situation: str | None = None,
-              **llm_options: Any) -> DraftResult:
+    def draft(
+        self,
+        message: str,
+        channel: str = "chat",
+        *,
+        situation: str | None = None,
+        **llm_options: Any,
+    ) -> DraftResult:
         return analyse_message(message, channel, situation).offline
 
 
@@ -70,8 +82,14 @@ class LLMEngine(Engine):
         self._require()
         return rewrite_with_llm(text)
 
-    def draft(self, message: str, channel: str = "chat", *, situation: str | None = None,
-              **llm_options: Any) -> DraftResult:
+    def draft(
+        self,
+        message: str,
+        channel: str = "chat",
+        *,
+        situation: str | None = None,
+        **llm_options: Any,
+    ) -> DraftResult:
 
         if not llm_options:  # the eval harness passes its own cache/replay options
             self._require()
@@ -79,8 +97,13 @@ class LLMEngine(Engine):
         # The model's reply is validated, toned and cited there; on any failure it is the
         # offline draft with a warning saying why.
         return draft_with_llm(
-            message, channel, inputs.detection.situation, inputs.facts, inputs.passages(),
-            inputs.offline, **llm_options,
+            message,
+            channel,
+            inputs.detection.situation,
+            inputs.facts,
+            inputs.passages(),
+            inputs.offline,
+            **llm_options,
         )
 
 
@@ -92,8 +115,14 @@ class AutoEngine(Engine):
     def rewrite(self, text: str) -> RewriteResult:
         return self.resolve().rewrite(text)
 
-    def draft(self, message: str, channel: str = "chat", *, situation: str | None = None,
-              **llm_options: Any) -> DraftResult:
+    def draft(
+        self,
+        message: str,
+        channel: str = "chat",
+        *,
+        situation: str | None = None,
+        **llm_options: Any,
+    ) -> DraftResult:
         return self.resolve().draft(message, channel, situation=situation)
 
 
@@ -103,7 +132,9 @@ ENGINES: dict[str, Engine] = {
         AutoEngine("auto", "自动", "配置了 LLM 就用 LLM，否则离线规则（默认）", True, False),
         OfflineEngine("offline", "离线规则", "离线规则引擎：确定、不联网", True, True),
         LLMEngine("llm", "大模型", "只用配置的 LLM（OpenAI 兼容接口）", True, True),
-        Engine("replay", "回放", "评测用：回放 evals/cassettes 中录下的模型回复，不联网", False, True),
+        Engine(
+            "replay", "回放", "评测用：回放 evals/cassettes 中录下的模型回复，不联网", False, True
+        ),
     )
 }
 
@@ -111,7 +142,8 @@ ENGINES: dict[str, Engine] = {
 def names(*, interactive: bool | None = None, evaluable: bool | None = None) -> tuple[str, ...]:
     """Engine names, those offered interactively or in evals when asked."""
     return tuple(
-        e.name for e in ENGINES.values()
+        e.name
+        for e in ENGINES.values()
         if (interactive is None or e.interactive == interactive)
         and (evaluable is None or e.evaluable == evaluable)
     )
@@ -155,8 +187,9 @@ def rewrite(text: str, engine: str = "auto") -> RewriteResult:
     return chosen.rewrite(text)
 
 
-def draft(message: str, channel: str = "chat", engine: str = "auto", *,
-          situation: str | None = None) -> DraftResult:
+def draft(
+    message: str, channel: str = "chat", engine: str = "auto", *, situation: str | None = None
+) -> DraftResult:
     """Draft a reply to ``message`` with the chosen engine."""
     chosen = get(engine)
     check_input(message, channel, situation)  # bad input is refused before any engine check

@@ -32,13 +32,24 @@ def load_cases(path: Path) -> list[RetrievalCase]:
         try:
             raw = json.loads(line)
         except ValueError as err:
-            raise DatasetError(f"{path}:{n}: 不是合法的 JSON（{getattr(err, 'msg', err)}）。") from None
+            raise DatasetError(
+                f"{path}:{n}: 不是合法的 JSON（{getattr(err, 'msg', err)}）。"
+            ) from None
         unknown = set(raw) - allowed
         if unknown or not isinstance(raw.get("query"), str) or not raw.get("relevant"):
             raise DatasetError(
-                f"{path}:{n}: 需要 id、query、relevant 字段" + (f"，未知字段 {sorted(unknown)}" if unknown else "") + "。"
+                f"{path}:{n}: 需要 id、query、relevant 字段"
+                + (f"，未知字段 {sorted(unknown)}" if unknown else "")
+                + "。"
             )
-        cases.append(RetrievalCase(str(raw.get("id", n)), raw["query"], list(raw["relevant"]), list(raw.get("tags", []))))
+        cases.append(
+            RetrievalCase(
+                str(raw.get("id", n)),
+                raw["query"],
+                list(raw["relevant"]),
+                list(raw.get("tags", [])),
+            )
+        )
     return cases
 
 

@@ -103,13 +103,17 @@ def _heldout_checks(case: Case, result: Any, checks: dict, why: list[str]) -> No
         if result.flags:
             why += [f"compliant: 合规草稿被提示“{f.text}”（{f.rule}）" for f in result.flags]
     if case["flag_spans"]:
-        missed = [s for s in case["flag_spans"]
-                  if not all(flagged(a, b) for a, b in _occurrences(text, s))]
+        missed = [
+            s
+            for s in case["flag_spans"]
+            if not all(flagged(a, b) for a, b in _occurrences(text, s))
+        ]
         checks["flagged"] = not missed
         why += [f"flagged: “{s}”没有被提示" for s in missed]
     if case["must_not_flag"]:
-        wrong = [s for s in case["must_not_flag"]
-                 if any(flagged(a, b) for a, b in _occurrences(text, s))]
+        wrong = [
+            s for s in case["must_not_flag"] if any(flagged(a, b) for a, b in _occurrences(text, s))
+        ]
         checks["not_flagged"] = not wrong
         why += [f"not_flagged: “{s}”不该被提示" for s in wrong]
 

@@ -148,7 +148,9 @@ def ingest(
     `title` overrides the detected title (meant for a single file).
     """
     # Never into the package: DRAFTER_KNOWLEDGE, else DRAFTER_HOME/knowledge (seeded on first write).
-    out_dir = Path(out_dir) if out_dir is not None else current().writable_knowledge_dir() / "manuals"
+    out_dir = (
+        Path(out_dir) if out_dir is not None else current().writable_knowledge_dir() / "manuals"
+    )
     files = _inputs(list(paths))
     if not files:
         raise InputError("没有给出要导入的手册文件（no files given）。")

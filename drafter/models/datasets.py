@@ -36,7 +36,9 @@ def _verbatim(spans: list[str], info: ValidationInfo, where: str) -> list[str]:
     for i, span in enumerate(spans):
         if span not in text:
             problems.add(
-                (i,), f"{info.field_name} 中的 {span!r} 不在 {where} 中（须逐字摘自 {where}）", whole=True
+                (i,),
+                f"{info.field_name} 中的 {span!r} 不在 {where} 中（须逐字摘自 {where}）",
+                whole=True,
             )
     problems.raise_if_any()
     return spans
@@ -57,7 +59,9 @@ class RewriteCase(CaseBase):
         description="the whole expected rewrite (null: not checked); equal to text = the "
         "draft must come back unchanged",
     )
-    must_contain: Words = Field(default_factory=list, description="strings the rewrite must contain")
+    must_contain: Words = Field(
+        default_factory=list, description="strings the rewrite must contain"
+    )
     must_not_contain: Words = Field(
         default_factory=list, description="strings the rewrite must not contain"
     )
@@ -92,7 +96,8 @@ class RewriteCase(CaseBase):
 class RewriteHeldout(RewriteCase):
     compliant: bool = Field(False, description="the draft already follows every rule")
     flag_spans: Words = Field(
-        default_factory=list, description="spans of text that must be flagged (each verbatim in text)"
+        default_factory=list,
+        description="spans of text that must be flagged (each verbatim in text)",
     )
     must_not_flag: Words = Field(
         default_factory=list,

@@ -249,4 +249,3 @@ def _has(node: Any, part: str | int) -> bool:
     if isinstance(part, int):
         return isinstance(node, list) and 0 <= part < len(node)
     return isinstance(node, dict) and part in node
-

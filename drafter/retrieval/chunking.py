@@ -75,7 +75,7 @@ def sentence_spans(text: str) -> list[Span]:
 
 def _split_long(text: str, span: Span, max_tokens: int) -> list[Span]:
     """Split one over-long unit at soft breaks, else by characters."""
-    piece = text[span.start:span.end]
+    piece = text[span.start : span.end]
     if count_tokens(piece) <= max_tokens:
         return [span]
     out, start = [], span.start
@@ -87,7 +87,7 @@ def _split_long(text: str, span: Span, max_tokens: int) -> list[Span]:
             start = cursor
         cursor = end
     rest = Span(start, span.end)
-    if count_tokens(text[rest.start:rest.end]) <= max_tokens:
+    if count_tokens(text[rest.start : rest.end]) <= max_tokens:
         out.append(rest)
         return out
     # No usable soft break: fixed-size character windows (Chinese is ~1 token per character).
@@ -97,12 +97,14 @@ def _split_long(text: str, span: Span, max_tokens: int) -> list[Span]:
     return out
 
 
-def chunk_spans(text: str, max_tokens: int = MAX_TOKENS, overlap_tokens: int = OVERLAP_TOKENS) -> list[Span]:
+def chunk_spans(
+    text: str, max_tokens: int = MAX_TOKENS, overlap_tokens: int = OVERLAP_TOKENS
+) -> list[Span]:
     """Pack sentences into chunks of at most ``max_tokens``, with a one-sentence overlap."""
     units: list[Span] = []
     for s in sentence_spans(text):
         units.extend(_split_long(text, s, max_tokens))
-    sizes = [count_tokens(text[u.start:u.end]) for u in units]
+    sizes = [count_tokens(text[u.start : u.end]) for u in units]
     chunks: list[Span] = []
     i = 0
     while i < len(units):

@@ -88,7 +88,6 @@ class OpenAIEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         import openai
 
-
         rows: list[list[float]] = []
         for i in range(0, len(texts), 128):
             try:

@@ -88,8 +88,10 @@ def open_index(auto_build: bool = True) -> OpenIndex:
         or manifest.get("chromadb") != index_mod.chromadb_version()
         or manifest.get("embedder") != get_embedder().name
     )
-    outdated = manifest is not None and not stale and (
-        manifest.get("fingerprint") != index_mod.content_fingerprint()
+    outdated = (
+        manifest is not None
+        and not stale
+        and (manifest.get("fingerprint") != index_mod.content_fingerprint())
     )
     if manifest is None or stale or outdated:
         if not auto_build:

@@ -70,7 +70,9 @@ def chroma_client(build_dir: Path | None):
 
         u = urlparse(url if "://" in url else f"http://{url}")
         return chromadb.HttpClient(
-            host=u.hostname or "localhost", port=u.port or 8000, ssl=u.scheme == "https",
+            host=u.hostname or "localhost",
+            port=u.port or 8000,
+            ssl=u.scheme == "https",
             settings=chroma_settings,
         )
     assert build_dir is not None
@@ -112,7 +114,9 @@ def _lock():
     return FileLock(str(index_root() / ".lock"), timeout=0)
 
 
-def _reusable_vectors(old: dict | None, embedder_name: str, corpus: Corpus) -> dict[tuple, np.ndarray]:
+def _reusable_vectors(
+    old: dict | None, embedder_name: str, corpus: Corpus
+) -> dict[tuple, np.ndarray]:
     """Vectors of the previous build for passages of manuals that did not change."""
     if not old or old.get("embedder") != embedder_name:
         return {}
@@ -141,13 +145,17 @@ def build_index(rebuild: bool = False, manuals_dir: Path | None = None) -> Build
         with _lock():
             return _build_locked(rebuild, manuals_dir, get_embedder(), t0)
     except Timeout:
-        raise IndexBusyError("另一个进程正在写入索引，请稍后再试（the index is being built elsewhere）。") from None
+        raise IndexBusyError(
+            "另一个进程正在写入索引，请稍后再试（the index is being built elsewhere）。"
+        ) from None
 
 
 def _build_locked(rebuild: bool, manuals_dir: Path | None, embedder, t0: float) -> BuildReport:
     manuals = load_manuals(manuals_dir) if manuals_dir is not None else get_corpus().manuals
     if not manuals:
-        raise InputError(f"{manuals_dir or current().manuals_dir} 中没有手册（*.md）：请先用 `drafter ingest` 添加。")
+        raise InputError(
+            f"{manuals_dir or current().manuals_dir} 中没有手册（*.md）：请先用 `drafter ingest` 添加。"
+        )
     corpus = Corpus(manuals)
     fingerprint = content_fingerprint(corpus)
     try:
@@ -166,8 +174,15 @@ def _build_locked(rebuild: bool, manuals_dir: Path | None, embedder, t0: float) 
         and old.get("server", "") == server
         and (index_root() / old["build"] / "passages.json").is_file()
     ):
-        return BuildReport(False, old["build"], len(manuals), old["passages"], 0,
-                           time.perf_counter() - t0, ["索引已是最新（index up to date）。"])
+        return BuildReport(
+            False,
+            old["build"],
+            len(manuals),
+            old["passages"],
+            0,
+            time.perf_counter() - t0,
+            ["索引已是最新（index up to date）。"],
+        )
 
     build_id = f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.time_ns() % 10**6}"
     build_dir = index_root() / build_id
@@ -195,15 +210,23 @@ def _build_locked(rebuild: bool, manuals_dir: Path | None, embedder, t0: float) 
         shutil.rmtree(build_dir, ignore_errors=True)
         raise
     _remove_stale_builds(keep=build_id, old=old)
-    return BuildReport(True, build_id, len(manuals), len(corpus.passages), report["embedded"],
-                       time.perf_counter() - t0)
+    return BuildReport(
+        True,
+        build_id,
+        len(manuals),
+        len(corpus.passages),
+        report["embedded"],
+        time.perf_counter() - t0,
+    )
 
 
 def _collection_name(build_id: str) -> str:
     return "drafter-" + build_id.removeprefix("build-")
 
 
-def _write_build(build_dir: Path, build_id: str, corpus: Corpus, embedder, old: dict | None) -> dict:
+def _write_build(
+    build_dir: Path, build_id: str, corpus: Corpus, embedder, old: dict | None
+) -> dict:
     from drafter.retrieval.lexical import BM25Index
 
     passages = corpus.passages
@@ -233,7 +256,9 @@ def _write_build(build_dir: Path, build_id: str, corpus: Corpus, embedder, old: 
             ids=[p.passage_id for p in part],
             embeddings=vectors[a : a + batch],
             documents=[p.text for p in part],
-            metadatas=[{"slug": p.slug, "source": p.source, "start": p.start, "end": p.end} for p in part],
+            metadatas=[
+                {"slug": p.slug, "source": p.source, "start": p.start, "end": p.end} for p in part
+            ],
         )
     BM25Index.build_from_texts([p.text for p in passages]).save(build_dir / "bm25")
     np.save(build_dir / "vectors.npy", vectors)

@@ -22,7 +22,14 @@ SINGLE_CHAR_WEIGHT = 0.5
 
 
 class BM25Index:
-    def __init__(self, vocab: dict[str, int], indptr: np.ndarray, docs: np.ndarray, weights: np.ndarray, n_docs: int):
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        indptr: np.ndarray,
+        docs: np.ndarray,
+        weights: np.ndarray,
+        n_docs: int,
+    ):
         self.vocab = vocab
         self.indptr = indptr
         self.docs = docs
@@ -63,13 +70,17 @@ class BM25Index:
     def scores(self, query_terms: list[str], expansions: Sequence[str] = ()) -> np.ndarray:
         """BM25 of every passage; expansion terms (near-synonyms) count at a lower weight."""
         # Single characters are weak evidence in Chinese: most are parts of longer words.
-        weighted = [(t, 1.0 if len(t) > 1 else SINGLE_CHAR_WEIGHT) for t in dict.fromkeys(query_terms)]
+        weighted = [
+            (t, 1.0 if len(t) > 1 else SINGLE_CHAR_WEIGHT) for t in dict.fromkeys(query_terms)
+        ]
         weighted += [(t, SYNONYM_WEIGHT) for t in dict.fromkeys(expansions)]
         parts = [(self.vocab[t], w) for t, w in weighted if t in self.vocab]
         if not parts:
             return np.zeros(self.n_docs, dtype=np.float32)
         docs = np.concatenate([self.docs[self.indptr[i] : self.indptr[i + 1]] for i, _ in parts])
-        weights = np.concatenate([self.weights[self.indptr[i] : self.indptr[i + 1]] * w for i, w in parts])
+        weights = np.concatenate(
+            [self.weights[self.indptr[i] : self.indptr[i + 1]] * w for i, w in parts]
+        )
         return np.bincount(docs, weights=weights, minlength=self.n_docs).astype(np.float32)
 
     def top(self, query: str, k: int) -> list[tuple[int, float]]:
@@ -89,7 +100,8 @@ class BM25Index:
         np.save(directory / "docs.npy", self.docs)
         np.save(directory / "weights.npy", self.weights)
         (directory / "vocab.json").write_text(
-            json.dumps({"n_docs": self.n_docs, "vocab": self.vocab}, ensure_ascii=False), encoding="utf-8"
+            json.dumps({"n_docs": self.n_docs, "vocab": self.vocab}, ensure_ascii=False),
+            encoding="utf-8",
         )
 
     @classmethod

@@ -57,8 +57,15 @@ def _build(spec: rule_models.RuleFile, path: Path) -> Rule:
     regexes = spec.regexes()
     if spec.kind == "substitution":
         patterns = [
-            Pattern(regexes.compile(s.match), s.match, s.replace, s.replace_hant,
-                    s.explanation, None, s.suggestion)
+            Pattern(
+                regexes.compile(s.match),
+                s.match,
+                s.replace,
+                s.replace_hant,
+                s.explanation,
+                None,
+                s.suggestion,
+            )
             for s in spec.swap or ()
         ]
     else:
@@ -167,6 +174,7 @@ def _resolve_citations(
 
 
 # --------------------------------------------------------------------------- cached pack
+
 
 def get_pack(directory: Path | None = None) -> RulePack:
     """The rule pack of ``directory`` (default: the active knowledge's rules), loaded once per

@@ -14,7 +14,9 @@ def decode(data: bytes, *, what: str = "输入") -> str:
     if not data:
         return ""
     if b"\x00" in data[:8192]:
-        raise InputError(f"{what}看起来是二进制文件，不是文本（The input looks binary, not text）。")
+        raise InputError(
+            f"{what}看起来是二进制文件，不是文本（The input looks binary, not text）。"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

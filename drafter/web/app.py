@@ -308,16 +308,19 @@ class _Bound:
             return value
         state = self._state
         if inspect.isgeneratorfunction(value):
+
             @functools.wraps(value)
             def stream(*args: Any, **kwargs: Any) -> Any:
                 with state.active():
                     yield from value(*args, **kwargs)
+
             return stream
 
         @functools.wraps(value)
         def call(*args: Any, **kwargs: Any) -> Any:
             with state.active():
                 return value(*args, **kwargs)
+
         return call
 
 

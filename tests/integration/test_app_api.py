@@ -161,7 +161,9 @@ def test_length_is_checked():
     app, url = start(env={"DRAFTER_MAX_CHARS": "30"})  # the server's settings, read at start
     try:
         with pytest.raises(Exception, match="超过上限 30"):
-            Client(url, verbose=False, download_files=False).predict("你好" * 20, api_name="/rewrite")
+            Client(url, verbose=False, download_files=False).predict(
+                "你好" * 20, api_name="/rewrite"
+            )
     finally:
         app.close()
 

@@ -198,7 +198,9 @@ def test_check_json(tmp_path, capsys):
     code, out, _ = _run(["check", str(_file(tmp_path, "bl-003")), "--json"], capsys)
     d = json.loads(out)
     assert code == 1
-    assert {f["rule"] for f in d["findings"]} == {f.rule for f in rewrite(CASES["bl-003"]["text"]).flags}
+    assert {f["rule"] for f in d["findings"]} == {
+        f.rule for f in rewrite(CASES["bl-003"]["text"]).flags
+    }
     assert all(f["kind"] == "flag" and f["line"] == 1 for f in d["findings"])
 
 
@@ -217,8 +219,14 @@ def test_the_cli_exits_2_naming_a_bad_variable(tmp_path):
     draft = tmp_path / "x.txt"
     draft.write_text("你好，你的订单可能到了。", encoding="utf-8")
     env = dict(os.environ, DRAFTER_MAX_CHARS="2万")
-    out = subprocess.run([sys.executable, "-m", "drafter.cli.main", "rewrite", str(draft)],
-                         capture_output=True, text=True, env=env, timeout=60, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "drafter.cli.main", "rewrite", str(draft)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 2
     assert "DRAFTER_MAX_CHARS" in out.stderr and "Traceback" not in out.stderr
     assert out.stdout == ""

@@ -19,8 +19,21 @@ from drafter.retrieval import hybrid as retrieval
 from drafter.retrieval import index as index_mod
 
 REPO = Path(__file__).resolve().parents[2]
-CHROME_TERMS = ["下载积分", "VIP", "版权申诉", "侵权必究", "举报电话", "相关文档", "相关新闻",
-                "翻墙", "热门新闻", "编辑推荐", "您可能关注的文档", "当前文档最多预览五页", "文档评论"]
+CHROME_TERMS = [
+    "下载积分",
+    "VIP",
+    "版权申诉",
+    "侵权必究",
+    "举报电话",
+    "相关文档",
+    "相关新闻",
+    "翻墙",
+    "热门新闻",
+    "编辑推荐",
+    "您可能关注的文档",
+    "当前文档最多预览五页",
+    "文档评论",
+]
 
 
 def _copy_manuals(tmp_path: Path, monkeypatch) -> Path:
@@ -57,7 +70,10 @@ def test_only_changed_manuals_are_re_embedded(tmp_path, monkeypatch):
     first = index_mod.build_index()
     assert first.built and first.embedded == first.passages
     target = min(manuals_dir.glob("*.md"))
-    target.write_text(target.read_text(encoding="utf-8") + "\n新增的一段：客户来电时先报工号。\n", encoding="utf-8")
+    target.write_text(
+        target.read_text(encoding="utf-8") + "\n新增的一段：客户来电时先报工号。\n",
+        encoding="utf-8",
+    )
     second = index_mod.build_index()
     changed = [p for p in Corpus(load_manuals()).passages if p.slug == target.stem]
     assert second.built
@@ -154,8 +170,18 @@ def test_the_same_retrieval_through_a_chroma_server(tmp_path, monkeypatch, index
     chroma = Path(sys.executable).with_name("chroma")
     port = _free_port()
     server = subprocess.Popen(
-        [str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(chroma),
+            "run",
+            "--path",
+            str(tmp_path / "server"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.time() + 30

@@ -32,8 +32,10 @@ def answer(reply: str, *, cite: str = "first", extra: list[dict] | None = None):
     def respond(request: dict) -> dict:
         p = passages_of(request)[0]
         quote = p["text"][:16] if cite == "first" else "手册第九章规定必须全额赔偿"
-        return {"reply": reply, "citations": [{"passage_id": p["passage_id"], "quote": quote},
-                                              *(extra or [])]}
+        return {
+            "reply": reply,
+            "citations": [{"passage_id": p["passage_id"], "quote": quote}, *(extra or [])],
+        }
 
     return respond
 
@@ -106,7 +108,9 @@ def test_an_instruction_in_the_message_stays_customer_text(fake_llm):
     assert "你是客服" not in r.reply
 
 
-@pytest.mark.parametrize("script", [[error(500)] * 3, [ok("不是 JSON")] * 3, [ok({"text": "x"})] * 3])
+@pytest.mark.parametrize(
+    "script", [[error(500)] * 3, [ok("不是 JSON")] * 3, [ok({"text": "x"})] * 3]
+)
 def test_a_failing_model_leaves_the_offline_draft(fake_llm, script):
     fake_llm.push(*script)
     offline = drafting_api.draft(MESSAGE, engine="offline")

@@ -16,7 +16,10 @@ from drafter.engines.llm import call, rewriting
 from drafter.rules.engine import rewrite_offline as offline_rewrite
 
 DRAFT = "你好，你的订单12345可能是物流延误了。你为什么不早点联系我们？"
-GOOD = {"rewritten": "您好，您的订单12345是物流延误了。是什么原因让您没有早点联系我们？", "changes": []}
+GOOD = {
+    "rewritten": "您好，您的订单12345是物流延误了。是什么原因让您没有早点联系我们？",
+    "changes": [],
+}
 NOT_JSON = "好的，我来改写：您好，您的订单12345是物流延误了。"
 
 # scenario -> (scripted replies, words the warning must contain, requests expected)
@@ -29,8 +32,11 @@ FAILURES = {
     "JSON of the wrong shape": ([ok({"text": "您好"})] * 3, "JSON", 3),
     "401": ([error(401, "bad key")], "密钥", 1),
     "404": ([error(404, "no such model")], "404", 1),
-    "429 quota": ([Reply(429, {"error": {"message": "quota", "code": "insufficient_quota"}})],
-                  "额度", 1),
+    "429 quota": (
+        [Reply(429, {"error": {"message": "quota", "code": "insufficient_quota"}})],
+        "额度",
+        1,
+    ),
 }
 
 pytest_plugins = ["conftest_llm"]  # fixtures: fake_llm, any_client, configure_llm
@@ -47,11 +53,17 @@ def test_a_failing_endpoint_falls_back_to_offline_with_the_cause(any_client, sce
     assert len(any_client.chat_requests) == expected
 
 
-@pytest.mark.parametrize("first, answered", [
-    (error(500), 1), (error(503), 1), (ok(NOT_JSON), 2),
-    (ok('{"rewritten": "您', finish_reason="length"), 2),
-    (Reply(200, completion(None, choices=False)), 2),
-], ids=["500", "503", "not JSON", "truncated", "empty"])
+@pytest.mark.parametrize(
+    "first, answered",
+    [
+        (error(500), 1),
+        (error(503), 1),
+        (ok(NOT_JSON), 2),
+        (ok('{"rewritten": "您', finish_reason="length"), 2),
+        (Reply(200, completion(None, choices=False)), 2),
+    ],
+    ids=["500", "503", "not JSON", "truncated", "empty"],
+)
 def test_one_transient_fault_is_retried(any_client, first, answered):
     any_client.push(first, ok(GOOD))
     r = rewriting.rewrite_with_llm(DRAFT)

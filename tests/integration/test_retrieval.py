@@ -24,8 +24,10 @@ def test_hit_at_5_and_mrr_on_the_agents_questions(indexed):
     result = evaluate(cases, k=5)
     summary = result["summary"]
     misses = [(c["id"], c["query"]) for c in result["cases"] if not c["hit@5"]]
-    print(f"\nretrieval: n={summary['n']} hit@5={summary['hit@5']:.3f} MRR={summary['mrr']:.3f} "
-          f"nDCG@5={summary['ndcg@5']:.3f}; misses: {misses}")
+    print(
+        f"\nretrieval: n={summary['n']} hit@5={summary['hit@5']:.3f} MRR={summary['mrr']:.3f} "
+        f"nDCG@5={summary['ndcg@5']:.3f}; misses: {misses}"
+    )
     assert summary["hit@5"] >= 0.9, misses
     assert summary["mrr"] >= 0.6
 
@@ -39,8 +41,14 @@ def test_empty_query_is_refused(query, indexed):
 def run_cli(*args: str, home: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "DRAFTER_HOME": str(home)}
     return subprocess.run(
-        [sys.executable, "-m", "drafter.cli.main", *args], input=stdin, capture_output=True,
-        text=True, encoding="utf-8", env=env, timeout=120, check=False,
+        [sys.executable, "-m", "drafter.cli.main", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        timeout=120,
+        check=False,
     )
 
 

@@ -15,7 +15,11 @@ from drafter.types import Change, Flag, apply_changes
 CASES = [
     # (original, rewrite, expected (before, after) spans)
     ("你好", "您好", [("你", "您")]),
-    ("你为什么不早点联系我们？", "是什么原因让您没有早点联系我们？", [("你为什么不", "是什么原因让您没有")]),
+    (
+        "你为什么不早点联系我们？",
+        "是什么原因让您没有早点联系我们？",
+        [("你为什么不", "是什么原因让您没有")],
+    ),
     ("可能是物流的问题", "是物流的问题", [("可能", "")]),
     ("你好，你的订单", "您好，您的订单", [("你", "您"), ("你", "您")]),
     ("订单12345已发货", "订单12346已发货", [("12345", "12346")]),
@@ -37,8 +41,8 @@ def test_spans(original, rewritten, expected):
     assert [(e.before, e.after) for e in edits] == expected
     assert apply_changes(original, as_changes(edits)) == rewritten
     for e in edits:
-        assert original[e.start:e.end] == e.before
-        assert rewritten[e.new_start:e.new_end] == e.after
+        assert original[e.start : e.end] == e.before
+        assert rewritten[e.new_start : e.new_end] == e.after
 
 
 TEXT = st.text(alphabet="你您好是什么为可能的订单号12345abc，。？ ", max_size=40)
@@ -65,9 +69,24 @@ def test_similarity_measures():
 def test_flags_are_moved_onto_the_original_or_set_apart():
     original = "你好，这不是我受理的。"
     final = "您好，这不是我受理的，请您稍候。"
-    inside = Flag("blame-shift", final.index("不是我受理的"), final.index("不是我受理的") + 6,
-                  "不是我受理的", "m", None, None)
-    added = Flag("make-wait", final.index("请您稍候"), final.index("请您稍候") + 4, "请您稍候", "m", None, None)
+    inside = Flag(
+        "blame-shift",
+        final.index("不是我受理的"),
+        final.index("不是我受理的") + 6,
+        "不是我受理的",
+        "m",
+        None,
+        None,
+    )
+    added = Flag(
+        "make-wait",
+        final.index("请您稍候"),
+        final.index("请您稍候") + 4,
+        "请您稍候",
+        "m",
+        None,
+        None,
+    )
     kept, new = map_flags(original, align(original, final), [inside, added])
     assert [(f.start, f.text) for f in kept] == [(original.index("不是我受理的"), "不是我受理的")]
     assert new == [added]
@@ -75,7 +94,8 @@ def test_flags_are_moved_onto_the_original_or_set_apart():
 
 SENTENCE = st.text(alphabet="你您好是什么为可能的订单号12345，、", min_size=1, max_size=30)
 LONG = st.lists(st.tuples(SENTENCE, st.sampled_from("。？！\n")), min_size=2, max_size=30).map(
-    lambda parts: "".join(s + end for s, end in parts))
+    lambda parts: "".join(s + end for s, end in parts)
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -83,8 +103,9 @@ LONG = st.lists(st.tuples(SENTENCE, st.sampled_from("。？！\n")), min_size=2,
 def test_the_contract_holds_for_long_texts_matched_by_sentence_first(original, data):
     # A rewrite that edits some sentences, drops or adds others: the sentence-level path.
     pieces = [p for p in original.splitlines(keepends=True)]
-    rewritten = "".join(data.draw(st.sampled_from([p, p.replace("你", "您"), "", p + "新句。"]))
-                        for p in pieces)
+    rewritten = "".join(
+        data.draw(st.sampled_from([p, p.replace("你", "您"), "", p + "新句。"])) for p in pieces
+    )
     edits = align(original, rewritten)
     assert apply_changes(original, as_changes(edits)) == rewritten
     assert 0.0 <= similarity(original, rewritten) <= 1.0

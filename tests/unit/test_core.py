@@ -31,8 +31,14 @@ def knowledge(tmp_path, monkeypatch) -> Path:
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("DRAFTER_MAX_CHARS", "2万"), ("DRAFTER_MAX_CHARS", "0"), ("DRAFTER_LLM_TIMEOUT", "twenty"),
-     ("DRAFTER_LLM_RETRIES", "-1"), ("DRAFTER_LLM_CACHE", "maybe"), ("DRAFTER_LLM_CLIENT", "curl")],
+    [
+        ("DRAFTER_MAX_CHARS", "2万"),
+        ("DRAFTER_MAX_CHARS", "0"),
+        ("DRAFTER_LLM_TIMEOUT", "twenty"),
+        ("DRAFTER_LLM_RETRIES", "-1"),
+        ("DRAFTER_LLM_CACHE", "maybe"),
+        ("DRAFTER_LLM_CLIENT", "curl"),
+    ],
 )
 def test_a_bad_setting_is_refused_naming_the_variable(variable, value):
     with pytest.raises(SettingsError) as err:
@@ -42,8 +48,14 @@ def test_a_bad_setting_is_refused_naming_the_variable(variable, value):
 
 
 def test_settings_are_typed():
-    s = Settings.from_env({"DRAFTER_MAX_CHARS": "300", "DRAFTER_LLM_TIMEOUT": "2.5",
-                           "DRAFTER_LLM_CACHE": "1", "DRAFTER_HOME": "~/x"})
+    s = Settings.from_env(
+        {
+            "DRAFTER_MAX_CHARS": "300",
+            "DRAFTER_LLM_TIMEOUT": "2.5",
+            "DRAFTER_LLM_CACHE": "1",
+            "DRAFTER_HOME": "~/x",
+        }
+    )
     assert (s.max_chars, s.llm_timeout, s.llm_cache) == (300, 2.5, True)
     assert s.home_dir == Path("~/x").expanduser()
     assert Settings.from_env({}).max_chars == 20000
@@ -70,7 +82,9 @@ def test_rewriting_needs_no_writable_home(tmp_path):
     home.mkdir()
     home.chmod(0o500)
     try:
-        result = Drafter(Settings.from_env({"DRAFTER_HOME": str(home)})).rewrite("你为什么不早点说？", "offline")
+        result = Drafter(Settings.from_env({"DRAFTER_HOME": str(home)})).rewrite(
+            "你为什么不早点说？", "offline"
+        )
         assert "为什么" not in result.rewritten
     finally:
         home.chmod(0o700)
@@ -89,7 +103,9 @@ def test_editing_the_thesaurus_makes_index_rebuild(knowledge):
     assert app.build_index().built
     assert not app.build_index().built  # nothing changed: a no-op
     synonyms = knowledge / "synonyms.yaml"
-    synonyms.write_text(synonyms.read_text(encoding="utf-8") + "\n  - [工单, 单子]\n", encoding="utf-8")
+    synonyms.write_text(
+        synonyms.read_text(encoding="utf-8") + "\n  - [工单, 单子]\n", encoding="utf-8"
+    )
     assert app.build_index().built
     userdict = knowledge / "userdict.txt"
     userdict.write_text(userdict.read_text(encoding="utf-8") + "\n退让方案 5 n\n", encoding="utf-8")
@@ -100,8 +116,10 @@ def test_a_running_instance_follows_an_edited_manual(knowledge):
     app = Drafter()
     app.build_index()
     manual = min((knowledge / "manuals").glob("*.md"))
-    manual.write_text(manual.read_text(encoding="utf-8") + "\n遇到冰箱异响，先请客户拍一段视频。\n",
-                      encoding="utf-8")
+    manual.write_text(
+        manual.read_text(encoding="utf-8") + "\n遇到冰箱异响，先请客户拍一段视频。\n",
+        encoding="utf-8",
+    )
     hits = app.search("冰箱异响 拍视频", k=3)
     assert hits[0].slug == manual.stem
 
@@ -122,9 +140,11 @@ def test_ingest_writes_under_the_home_never_into_the_package(drafter_home, monke
 def test_every_cli_engine_choice_comes_from_the_registry():
     parser = build_parser()
     subs = next(a for a in parser._actions if a.dest == "command").choices
-    for command, names in (("rewrite", registry.names(interactive=True)),
-                           ("draft", registry.names(interactive=True)),
-                           ("eval", registry.names(evaluable=True))):
+    for command, names in (
+        ("rewrite", registry.names(interactive=True)),
+        ("draft", registry.names(interactive=True)),
+        ("eval", registry.names(evaluable=True)),
+    ):
         engine = next(a for a in subs[command]._actions if a.dest == "engine")
         assert tuple(engine.choices) == names
 

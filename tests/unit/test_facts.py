@@ -8,7 +8,9 @@ from drafter.text.facts import fact_spans
 
 ROWS = [
     line.split("\t")
-    for line in (Path(__file__).parents[1] / "fixtures" / "facts" / "names.tsv").read_text(encoding="utf-8").splitlines()
+    for line in (Path(__file__).parents[1] / "fixtures" / "facts" / "names.tsv")
+    .read_text(encoding="utf-8")
+    .splitlines()
     if line and not line.startswith("#")
 ]
 

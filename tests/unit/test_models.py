@@ -80,15 +80,23 @@ def test_a_bad_regex_is_refused_naming_the_rule(tmp_path):
         ("- just a list\n", "文件内容应是一个 YAML 映射"),
         ("", "文件内容应是一个 YAML 映射"),
         (RULE.format(id="Bad_Id", match="你"), "id 应是小写字母、数字和连字符"),
-        (RULE.format(id="x", match="你").replace("severity: rewrite", "severity: 3"), "severity 应是"),
+        (
+            RULE.format(id="x", match="你").replace("severity: rewrite", "severity: 3"),
+            "severity 应是",
+        ),
         (RULE.format(id="x", match="你") + "ignore_case: 1\n", "ignore_case 应是 true 或 false"),
         (RULE.format(id="x", match="你") + "needs: '('\n", "needs 不是有效的正则"),
-        (RULE.format(id="x", match="你") + "exceptions: [a, '']\n", "exceptions 第 2 项 能匹配空字符串"),
+        (
+            RULE.format(id="x", match="你") + "exceptions: [a, '']\n",
+            "exceptions 第 2 项 能匹配空字符串",
+        ),
         (RULE.format(id="x", match="你") + "define: {a: [1]}\n", "define.a 应是字符串"),
         (RULE.format(id="x", match="你").replace("{action}", "{action"), "explanation 模板有误"),
         (RULE.format(id="x", match="你") + "match: [不]\n", "substitution 规则用 swap 列出替换"),
-        (RULE.format(id="x", match="你").replace("evidence: {", "evidence: {slug: 3, "),
-         "evidence.slug 应是字符串或 null"),
+        (
+            RULE.format(id="x", match="你").replace("evidence: {", "evidence: {slug: 3, "),
+            "evidence.slug 应是字符串或 null",
+        ),
     ],
 )
 def test_bad_rule_files_are_refused_in_one_sentence_each(tmp_path, text, expected):
@@ -240,11 +248,17 @@ def test_heldout_files_load_as_the_heldout_split_of_their_kind(tmp_path):
     _write(tmp_path, "rewrite.jsonl", [REWRITE])
     _write(tmp_path, "rewrite-heldout.jsonl", [HELDOUT_REWRITE])
     _write(tmp_path, "draft-heldout.jsonl", [HELDOUT_DRAFT])
-    _write(tmp_path, "retrieval-heldout.jsonl", [{"id": "q", "tags": [], "query": "q", "relevant": ["x"]}])
+    _write(
+        tmp_path,
+        "retrieval-heldout.jsonl",
+        [{"id": "q", "tags": [], "query": "q", "relevant": ["x"]}],
+    )
     both = datasets.load("rewrite", directory=tmp_path)
     assert {(c.id, c.split) for c in both.cases} == {("r-1", "dev"), ("rh-1", "heldout")}
     assert both.cases[0]["compliant"] is False and both.cases[0]["flag_spans"] == ["请你"]
-    assert [c.id for c in datasets.load("rewrite", directory=tmp_path, split="dev").cases] == ["r-1"]
+    assert [c.id for c in datasets.load("rewrite", directory=tmp_path, split="dev").cases] == [
+        "r-1"
+    ]
     draft = datasets.load("draft", directory=tmp_path, split="heldout").cases[0]
     assert draft.split == "heldout" and draft["slots"]["order"] == ["DD1"]
     assert draft["slots"]["phone"] == []  # defaults filled in
@@ -257,11 +271,19 @@ def test_heldout_files_load_as_the_heldout_split_of_their_kind(tmp_path):
     "name, case, expected",
     [
         ("rewrite.jsonl", {**HELDOUT_REWRITE}, "未知字段 'compliant'"),  # dev: no held-out fields
-        ("rewrite-heldout.jsonl", {**HELDOUT_REWRITE, "flag_spans": ["没有"]}, "'没有' 不在 text 中"),
+        (
+            "rewrite-heldout.jsonl",
+            {**HELDOUT_REWRITE, "flag_spans": ["没有"]},
+            "'没有' 不在 text 中",
+        ),
         ("rewrite-heldout.jsonl", {**HELDOUT_REWRITE, "must_not_flag": ["x"]}, "'x' 不在 text 中"),
         ("rewrite-heldout.jsonl", {**HELDOUT_REWRITE, "compliant": "no"}, "'compliant' 应是 true"),
         ("draft-heldout.jsonl", {**HELDOUT_DRAFT, "language": "fr"}, "应是 zh 或 en，而不是 'fr'"),
-        ("draft-heldout.jsonl", {**HELDOUT_DRAFT, "script": "latin"}, "应是 simplified 或 traditional"),
+        (
+            "draft-heldout.jsonl",
+            {**HELDOUT_DRAFT, "script": "latin"},
+            "应是 simplified 或 traditional",
+        ),
         (
             "draft-heldout.jsonl",
             {**HELDOUT_DRAFT, "issues": [{**HELDOUT_DRAFT["issues"][0], "fault": "theirs"}]},
@@ -274,9 +296,16 @@ def test_heldout_files_load_as_the_heldout_split_of_their_kind(tmp_path):
         ),
         ("draft-heldout.jsonl", {**HELDOUT_DRAFT, "slots": {"mood": []}}, "未知字段 'mood'"),
         ("draft-heldout.jsonl", {**HELDOUT_DRAFT, "facts": ["DD2"]}, "事实 'DD2' 不在 message 中"),
-        ("retrieval-heldout.jsonl", {"id": "q", "tags": [], "query": "q", "relevant": []}, "至少要有"),
-        ("retrieval-heldout.jsonl", {"id": "q", "tags": [], "query": "q", "relevant": ["x"],
-                                     "notes": "n"}, "未知字段 'notes'"),
+        (
+            "retrieval-heldout.jsonl",
+            {"id": "q", "tags": [], "query": "q", "relevant": []},
+            "至少要有",
+        ),
+        (
+            "retrieval-heldout.jsonl",
+            {"id": "q", "tags": [], "query": "q", "relevant": ["x"], "notes": "n"},
+            "未知字段 'notes'",
+        ),
     ],
 )
 def test_bad_heldout_lines_are_refused_with_file_and_line(tmp_path, name, case, expected):
@@ -351,9 +380,10 @@ def test_parse_rewrite_stays_lenient():
     assert second.before == "12" and second.after == ""
     assert validate.parse_rewrite({"rewritten": "x"}).hints == []  # no changes key
     assert validate.parse_rewrite({"rewritten": "x", "changes": None}).hints == []
-    assert validate.parse_rewrite({"rewritten": "x", "changes": [{"before": ["a"]}]}).hints[
-        0
-    ].before == '["a"]'
+    assert (
+        validate.parse_rewrite({"rewritten": "x", "changes": [{"before": ["a"]}]}).hints[0].before
+        == '["a"]'
+    )
 
 
 @pytest.mark.parametrize(
@@ -378,6 +408,10 @@ def test_parse_draft_stays_lenient_and_refuses_what_it_refused():
     )
     assert text == "您好" and cites == [("p#1", "")]
     assert drafting.parse_draft({"reply": "x"}) == ("x", [])
-    for bad in ({"reply": ""}, {"reply": "x", "citations": {"a": 1}}, {"reply": "x", "citations": [1]}):
+    for bad in (
+        {"reply": ""},
+        {"reply": "x", "citations": {"a": 1}},
+        {"reply": "x", "citations": [1]},
+    ):
         with pytest.raises(TypeError):
             drafting.parse_draft(bad)

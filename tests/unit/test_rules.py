@@ -19,7 +19,7 @@ from drafter.text.script import to_traditional
 from drafter.types import apply_changes
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "rules"
-BUNDLED = (settings.bundled_knowledge_dir() / "rules")
+BUNDLED = settings.bundled_knowledge_dir() / "rules"
 
 
 def _lines(path: Path) -> list[str]:

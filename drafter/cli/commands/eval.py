@@ -82,8 +82,11 @@ def suites_of(chosen: list[str] | None) -> list[str]:
         return list(SUITES)
     held = "heldout" in chosen
     dev = "dev" in chosen
-    return [s for s in SUITES
-            if s in chosen or (held and s.endswith("-heldout")) or (dev and "-" not in s)]
+    return [
+        s
+        for s in SUITES
+        if s in chosen or (held and s.endswith("-heldout")) or (dev and "-" not in s)
+    ]
 
 
 def _progress() -> Callable[[str, str, bool], None]:

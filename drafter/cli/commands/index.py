@@ -14,7 +14,9 @@ HELP = "清洗并索引手册（默认 knowledge/manuals）；PATH 为要新增�
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="*", metavar="PATH", help="要先清洗加入的手册文件（txt、md、html）")
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH", help="要先清洗加入的手册文件（txt、md、html）"
+    )
     p.add_argument("--rebuild", action="store_true", help="忽略已有索引，全部重建")
     p.add_argument("--status", action="store_true", help="只显示索引状态")
     p.add_argument("--json", action="store_true", help="机器可读输出")
@@ -30,7 +32,9 @@ def run(args: argparse.Namespace, app: Drafter) -> int:
         if args.json:
             print_json(st)
         elif st["built"]:
-            print(f"手册 {st['manuals']} 份，段落 {st['passages']} 条，建于 {st['built_at']}（{st['embedder']}）")
+            print(
+                f"手册 {st['manuals']} 份，段落 {st['passages']} 条，建于 {st['built_at']}（{st['embedder']}）"
+            )
         else:
             print("还没有索引：运行 `drafter index` 建立。")
         return 0

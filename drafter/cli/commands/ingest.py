@@ -28,7 +28,9 @@ def run(args: argparse.Namespace, app: Drafter) -> int:
 
     if args.title and len(args.paths) > 1:
         raise InputError("--title 只能用于单个文件。")
-    reports = ingest([Path(p) for p in args.paths], Path(args.out) if args.out else None, title=args.title)
+    reports = ingest(
+        [Path(p) for p in args.paths], Path(args.out) if args.out else None, title=args.title
+    )
     if args.json:
         print_json([{k: str(v) for k, v in r.__dict__.items()} for r in reports])
         return 0

@@ -15,7 +15,9 @@ HELP = "在手册中检索与问题最相关的段落"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("query", nargs="+", help="问题或关键词")
     p.add_argument("-k", type=int, default=5, help="返回几条（默认 5）")
-    p.add_argument("--json", action="store_true", help='输出 [{"passage_id","source","text","score"}]')
+    p.add_argument(
+        "--json", action="store_true", help='输出 [{"passage_id","source","text","score"}]'
+    )
 
 
 def run(args: argparse.Namespace, app: Drafter) -> int:

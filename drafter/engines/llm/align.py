@@ -53,7 +53,7 @@ def _char_blocks(a: str, b: str, ao: int, bo: int, out: list[Block]) -> None:
     s = 0
     while s < len(a) - p and s < len(b) - p and a[-1 - s] == b[-1 - s]:
         s += 1
-    a2, b2 = a[p:len(a) - s], b[p:len(b) - s]
+    a2, b2 = a[p : len(a) - s], b[p : len(b) - s]
     if not a2 and not b2:
         return
     base_a, base_b = ao + p, bo + p
@@ -61,8 +61,11 @@ def _char_blocks(a: str, b: str, ao: int, bo: int, out: list[Block]) -> None:
         out.append((base_a, base_a + len(a2), base_b, base_b + len(b2)))
         return
     sm = SequenceMatcher(None, a2, b2, autojunk=False)
-    out.extend((base_a + i1, base_a + i2, base_b + j1, base_b + j2)
-               for tag, i1, i2, j1, j2 in sm.get_opcodes() if tag != "equal")
+    out.extend(
+        (base_a + i1, base_a + i2, base_b + j1, base_b + j2)
+        for tag, i1, i2, j1, j2 in sm.get_opcodes()
+        if tag != "equal"
+    )
 
 
 def _units(text: str, level: int) -> tuple[list[str], list[int]]:
@@ -96,7 +99,7 @@ def _diff(a: str, b: str, ao: int, bo: int, out: list[Block], level: int = 0) ->
             for k in range(i2 - i1):
                 _diff(ua[i1 + k], ub[j1 + k], ao + oa[i1 + k], bo + ob[j1 + k], out, level + 1)
         else:
-            _diff(a[oa[i1]:oa[i2]], b[ob[j1]:ob[j2]], ao + oa[i1], bo + ob[j1], out, level + 1)
+            _diff(a[oa[i1] : oa[i2]], b[ob[j1] : ob[j2]], ao + oa[i1], bo + ob[j1], out, level + 1)
 
 
 def _opcodes(a: str, b: str) -> list[Block]:
@@ -111,7 +114,7 @@ def _merge(a: str, blocks: list[Block]) -> list[list[int]]:
     for i1, i2, j1, j2 in blocks:
         if merged:
             last = merged[-1]
-            gap = a[last[1]:i1]
+            gap = a[last[1] : i1]
             if len(gap) <= MERGE_GAP and not any(_is_boundary(ch) for ch in gap):
                 last[1], last[3] = i2, j2
                 continue

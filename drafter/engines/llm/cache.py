@@ -17,8 +17,9 @@ from drafter.state import current
 
 
 def prompt_hash(messages: list[dict], schema: dict, name: str) -> str:
-    blob = json.dumps({"messages": messages, "schema": schema, "name": name},
-                      ensure_ascii=False, sort_keys=True)
+    blob = json.dumps(
+        {"messages": messages, "schema": schema, "name": name}, ensure_ascii=False, sort_keys=True
+    )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 

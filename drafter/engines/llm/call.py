@@ -78,8 +78,10 @@ class ChatReply:
 # -- reply formats and JSON ------------------------------------------------------------
 def response_format(mode: str, schema: dict, name: str) -> dict | None:
     if mode == "json_schema":
-        return {"type": "json_schema",
-                "json_schema": {"name": name, "strict": True, "schema": schema}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": name, "strict": True, "schema": schema},
+        }
     if mode == "json_object":
         return {"type": "json_object"}
     return None
@@ -174,12 +176,21 @@ def classify(err: Exception) -> _Fault | None:
     return None
 
 
-def _error(cause: str, attempts: int, last_output: str = "", cls: type[LLMError] = LLMError,
-           detail: str = "") -> LLMError:
+def _error(
+    cause: str,
+    attempts: int,
+    last_output: str = "",
+    cls: type[LLMError] = LLMError,
+    detail: str = "",
+) -> LLMError:
     what = CAUSES.get(cause, cause)
     tail = f"（{detail}）" if detail else ""
-    return cls(f"{what}{tail}，共尝试 {attempts} 次。", cause=cause, attempts=attempts,
-               last_output=last_output)
+    return cls(
+        f"{what}{tail}，共尝试 {attempts} 次。",
+        cause=cause,
+        attempts=attempts,
+        last_output=last_output,
+    )
 
 
 def backoff(failures: int) -> float:
@@ -225,14 +236,21 @@ class _Attempts:
         return self.deadline - time.monotonic()
 
     def usage(self) -> Usage:
-        return Usage(self.prompt_tokens, self.completion_tokens,
-                     round((time.monotonic() - self.started) * 1000, 2))
+        return Usage(
+            self.prompt_tokens,
+            self.completion_tokens,
+            round((time.monotonic() - self.started) * 1000, 2),
+        )
 
     def count(self, raw: RawReply) -> None:
-        self.prompt_tokens += (raw.prompt_tokens if raw.prompt_tokens is not None
-                               else message_tokens(self.messages))
-        self.completion_tokens += (raw.completion_tokens if raw.completion_tokens is not None
-                                   else count_tokens(raw.content or ""))
+        self.prompt_tokens += (
+            raw.prompt_tokens if raw.prompt_tokens is not None else message_tokens(self.messages)
+        )
+        self.completion_tokens += (
+            raw.completion_tokens
+            if raw.completion_tokens is not None
+            else count_tokens(raw.content or "")
+        )
 
     def count_error(self, err: Exception) -> None:
         """Tokens a failed request still used (a reply cut at the length limit has usage)."""
@@ -259,7 +277,9 @@ class _Attempts:
         wait = fault.retry_after if fault.retry_after is not None else backoff(len(self.failures))
         left = self.remaining()
         if wait >= left - MIN_ATTEMPT_SECONDS:
-            detail = f"Retry-After {fault.retry_after:g} 秒超过剩余时间" if fault.retry_after else ""
+            detail = (
+                f"Retry-After {fault.retry_after:g} 秒超过剩余时间" if fault.retry_after else ""
+            )
             raise self.error(fault.cause, detail)
         return wait
 
@@ -272,9 +292,16 @@ class _Attempts:
         return left
 
     def reply(self, raw: RawReply, data: dict) -> ChatReply:
-        return ChatReply(raw.content or "", data, raw.model or self.cfg.model,
-                         raw.finish_reason or "stop", self.usage(), self.attempts,
-                         MODES[self.mode], failures=list(self.failures))
+        return ChatReply(
+            raw.content or "",
+            data,
+            raw.model or self.cfg.model,
+            raw.finish_reason or "stop",
+            self.usage(),
+            self.attempts,
+            MODES[self.mode],
+            failures=list(self.failures),
+        )
 
     def judge(self, raw: RawReply, validate: Validator | None) -> tuple[dict | None, _Fault | None]:
         """The parsed reply, or the fault that makes it unusable."""
@@ -304,26 +331,50 @@ def _hit(record: dict, started: float, validate: Validator | None) -> ChatReply 
         except (ValueError, TypeError, KeyError):
             return None
     u = record.get("usage") or {}
-    return ChatReply(record["content"], data, record.get("model", ""),
-                     record.get("finish_reason") or "stop",
-                     Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)),
-                           round((time.monotonic() - started) * 1000, 2)),
-                     0, record.get("mode", "cache"), cached=True)
+    return ChatReply(
+        record["content"],
+        data,
+        record.get("model", ""),
+        record.get("finish_reason") or "stop",
+        Usage(
+            int(u.get("prompt_tokens", 0)),
+            int(u.get("completion_tokens", 0)),
+            round((time.monotonic() - started) * 1000, 2),
+        ),
+        0,
+        record.get("mode", "cache"),
+        cached=True,
+    )
 
 
 def _record(reply: ChatReply, key: str, messages: list[dict]) -> dict:
-    return {"key": key, "model": reply.model, "mode": reply.mode,
-            "finish_reason": reply.finish_reason, "content": reply.content,
-            "usage": {"prompt_tokens": reply.usage.prompt_tokens,
-                      "completion_tokens": reply.usage.completion_tokens},
-            "prompt_sha256": hashlib.sha256(
-                json.dumps(messages, ensure_ascii=False, sort_keys=True).encode()).hexdigest(),
-            "recorded": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    return {
+        "key": key,
+        "model": reply.model,
+        "mode": reply.mode,
+        "finish_reason": reply.finish_reason,
+        "content": reply.content,
+        "usage": {
+            "prompt_tokens": reply.usage.prompt_tokens,
+            "completion_tokens": reply.usage.completion_tokens,
+        },
+        "prompt_sha256": hashlib.sha256(
+            json.dumps(messages, ensure_ascii=False, sort_keys=True).encode()
+        ).hexdigest(),
+        "recorded": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
 
 
-def _lookup(cfg: config.LLMConfig, messages: list[dict], schema: dict, name: str,
-            cache: bool | None, cache_dir: Path | None, replay: bool,
-            validate: Validator | None) -> tuple[ResponseCache | None, str, ChatReply | None]:
+def _lookup(
+    cfg: config.LLMConfig,
+    messages: list[dict],
+    schema: dict,
+    name: str,
+    cache: bool | None,
+    cache_dir: Path | None,
+    replay: bool,
+    validate: Validator | None,
+) -> tuple[ResponseCache | None, str, ChatReply | None]:
     started = time.monotonic()
     store = for_call(cache, cache_dir, replay)
     key = cache_key(cfg.model, messages, schema, name)
@@ -335,15 +386,24 @@ def _lookup(cfg: config.LLMConfig, messages: list[dict], schema: dict, name: str
                 return store, key, hit
     if replay:
         where = store.path(key) if store else key
-        raise _error("replay_miss", 0, cls=ReplayMissError,
-                     detail=f"{where}；请先在录制模式下运行") from None
+        raise _error(
+            "replay_miss", 0, cls=ReplayMissError, detail=f"{where}；请先在录制模式下运行"
+        ) from None
     return store, key, None
 
 
-def complete_json(messages: list[dict], schema: dict, *, name: str = "reply",
-                  validate: Validator | None = None, model: str | None = None,
-                  cache: bool | None = None, cache_dir: Path | None = None,
-                  replay: bool = False, transport: Transport | None = None) -> ChatReply:
+def complete_json(
+    messages: list[dict],
+    schema: dict,
+    *,
+    name: str = "reply",
+    validate: Validator | None = None,
+    model: str | None = None,
+    cache: bool | None = None,
+    cache_dir: Path | None = None,
+    replay: bool = False,
+    transport: Transport | None = None,
+) -> ChatReply:
     """One chat completion whose reply is a JSON object (validated by ``validate``)."""
     cfg = _config(model, replay)
     store, key, hit = _lookup(cfg, messages, schema, name, cache, cache_dir, replay, validate)
@@ -375,11 +435,18 @@ def complete_json(messages: list[dict], schema: dict, *, name: str = "reply",
         return reply
 
 
-def stream_json(messages: list[dict], schema: dict, *, name: str = "reply",
-                validate: Validator | None = None, model: str | None = None,
-                cache: bool | None = None, cache_dir: Path | None = None,
-                replay: bool = False,
-                transport: Transport | None = None) -> Iterator[str | StreamRestart | ChatReply]:
+def stream_json(
+    messages: list[dict],
+    schema: dict,
+    *,
+    name: str = "reply",
+    validate: Validator | None = None,
+    model: str | None = None,
+    cache: bool | None = None,
+    cache_dir: Path | None = None,
+    replay: bool = False,
+    transport: Transport | None = None,
+) -> Iterator[str | StreamRestart | ChatReply]:
     """Like :func:`complete_json`, streaming: text deltas as they arrive, :data:`RESTART`
     when a failed attempt is retried, and last the :class:`ChatReply` (or LLMError)."""
     cfg = _config(model, replay)

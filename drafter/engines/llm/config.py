@@ -31,8 +31,9 @@ def configured() -> tuple[bool, str]:
     if not current().settings.llm_model:
         return False, "没有配置模型：请设置 DRAFTER_LLM_MODEL（no LLM model configured）。"
     if not (current().settings.openai_api_key or current().settings.openai_base_url):
-        return False, ("没有配置模型服务：请设置 OPENAI_API_KEY 或 OPENAI_BASE_URL"
-                       "（no API key or base URL）。")
+        return False, (
+            "没有配置模型服务：请设置 OPENAI_API_KEY 或 OPENAI_BASE_URL（no API key or base URL）。"
+        )
     return True, ""
 
 

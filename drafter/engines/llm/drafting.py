@@ -52,20 +52,25 @@ def _fallback(offline: Any, warning: str, usage=None) -> Any:
     return result
 
 
-def _check_facts(reply: str, message: str, facts: list, offline_reply: str,
-                 passages: list[Passage]) -> None:
+def _check_facts(
+    reply: str, message: str, facts: list, offline_reply: str, passages: list[Passage]
+) -> None:
 
     required = [f.text for f in facts if f.text and f.text in offline_reply]
     missing = [t for i, t in enumerate(required) if t not in reply and t not in required[:i]]
     if missing:
         shown = "、".join(f"“{m}”" for m in missing[:3])
-        raise _Failed(f"模型的回复丢了来信中的事实（{shown}），已改用离线起草的回复（facts dropped）。")
+        raise _Failed(
+            f"模型的回复丢了来信中的事实（{shown}），已改用离线起草的回复（facts dropped）。"
+        )
     known = message + "\n" + offline_reply + "\n" + "\n".join(p.text for p in passages)
     made_up = [s.text for s in fact_spans(reply) if s.kind in NO_INVENTING and s.text not in known]
     if made_up:
         shown = "、".join(f"“{m}”" for m in made_up[:3])
-        raise _Failed(f"模型的回复里有来信和手册中都没有的号码或金额（{shown}），已改用离线起草的回复"
-                      "（invented facts）。")
+        raise _Failed(
+            f"模型的回复里有来信和手册中都没有的号码或金额（{shown}），已改用离线起草的回复"
+            "（invented facts）。"
+        )
 
 
 def _check_leak(reply: str, prompt: prompts.RenderedPrompt) -> None:
@@ -90,31 +95,54 @@ def _citations(pairs: list[tuple[str, str]]) -> tuple[list[Citation], int]:
     return out, dropped
 
 
-def draft_with_llm(message: str, channel: str, situation: str, facts: list,
-                   passages: list[Passage], offline_result: Any, *, model: str | None = None,
-                   cache: bool | None = None, cache_dir: Path | None = None,
-                   replay: bool = False) -> Any:
+def draft_with_llm(
+    message: str,
+    channel: str,
+    situation: str,
+    facts: list,
+    passages: list[Passage],
+    offline_result: Any,
+    *,
+    model: str | None = None,
+    cache: bool | None = None,
+    cache_dir: Path | None = None,
+    replay: bool = False,
+) -> Any:
     """A DraftResult drafted by the model and validated, else ``offline_result`` with a warning."""
 
     try:
         prompt = prompts.build(
-            "draft", data_key="message", data=message, passages=passages,
+            "draft",
+            data_key="message",
+            data=message,
+            passages=passages,
             values={
                 "channel": channel,
                 "situation": situation,
-                "facts": json.dumps([{"kind": f.kind, "text": f.text} for f in facts],
-                                    ensure_ascii=False),
+                "facts": json.dumps(
+                    [{"kind": f.kind, "text": f.text} for f in facts], ensure_ascii=False
+                ),
                 "reference": offline_result.reply,
             },
         )
-        reply = call.complete_json(prompt.messages, DRAFT_SCHEMA, name=SCHEMA_NAME,
-                                   validate=parse_draft, model=model, cache=cache,
-                                   cache_dir=cache_dir, replay=replay)
+        reply = call.complete_json(
+            prompt.messages,
+            DRAFT_SCHEMA,
+            name=SCHEMA_NAME,
+            validate=parse_draft,
+            model=model,
+            cache=cache,
+            cache_dir=cache_dir,
+            replay=replay,
+        )
     except call.ReplayMissError:
         raise
     except LLMError as err:
-        return _fallback(offline_result, f"模型调用失败，已改用离线起草的回复：{err}",
-                         getattr(err, "usage", None))
+        return _fallback(
+            offline_result,
+            f"模型调用失败，已改用离线起草的回复：{err}",
+            getattr(err, "usage", None),
+        )
     except DrafterError as err:  # a broken prompt file: the agent still gets a draft
         return _fallback(offline_result, f"无法使用模型起草，已改用离线起草的回复：{err}")
 
@@ -125,14 +153,22 @@ def draft_with_llm(message: str, channel: str, situation: str, facts: list,
         _check_facts(text, message, facts, offline_result.reply, prompt.passages)
         citations, dropped = _citations(pairs)
         if not citations:
-            raise _Failed("模型的回复没有可在手册中逐字核实的引文，已改用离线起草的回复（no verified citation）。")
+            raise _Failed(
+                "模型的回复没有可在手册中逐字核实的引文，已改用离线起草的回复（no verified citation）。"
+            )
     except _Failed as err:
         return _fallback(offline_result, str(err), reply.usage)
     if dropped:
-        warnings.append(f"模型给出的 {dropped} 条引文在所注段落中找不到原文，已删去（unverified quotes dropped）。")
+        warnings.append(
+            f"模型给出的 {dropped} 条引文在所注段落中找不到原文，已删去（unverified quotes dropped）。"
+        )
     result = dataclasses.replace(
-        offline_result, reply=text, engine=f"llm:{model or current().settings.llm_model}",
-        citations=citations, placeholders=placeholders_in(text), warnings=warnings,
+        offline_result,
+        reply=text,
+        engine=f"llm:{model or current().settings.llm_model}",
+        citations=citations,
+        placeholders=placeholders_in(text),
+        warnings=warnings,
         usage=reply.usage,
     )
     result = tone_pass(result)  # the tone rules: changes applied and cited, flags warned

@@ -38,8 +38,9 @@ class LangChainTransport:
         self.chat = config.langchain_chat(cfg, cfg.timeout)
         self.chat.root_client.beta.chat.completions  # noqa: B018 - the lazy import, now
 
-    def create(self, messages: list[dict], response_format: dict | None,
-               timeout: float) -> RawReply:
+    def create(
+        self, messages: list[dict], response_format: dict | None, timeout: float
+    ) -> RawReply:
         kwargs: dict = {"timeout": timeout}
         if response_format is not None:
             kwargs["response_format"] = response_format
@@ -49,8 +50,14 @@ class LangChainTransport:
         model = output.get("model_name") or self.cfg.model
         if not generations:
             usage = output.get("token_usage") or {}
-            return RawReply(None, None, model, usage.get("prompt_tokens"),
-                            usage.get("completion_tokens"), empty=True)
+            return RawReply(
+                None,
+                None,
+                model,
+                usage.get("prompt_tokens"),
+                usage.get("completion_tokens"),
+                empty=True,
+            )
         gen = generations[0]
         message = gen.message
         content = message.content
@@ -60,8 +67,9 @@ class LangChainTransport:
         finish = (gen.generation_info or {}).get("finish_reason")
         return RawReply(content, finish, model, prompt_tokens, completion_tokens)
 
-    def stream(self, messages: list[dict], response_format: dict | None,
-               timeout: float) -> Iterator[str | RawReply]:
+    def stream(
+        self, messages: list[dict], response_format: dict | None, timeout: float
+    ) -> Iterator[str | RawReply]:
         # The plain-text rung also drops the usage stream option (some servers refuse it).
         kwargs: dict = {"timeout": timeout, "stream_usage": response_format is not None}
         if response_format is not None:
@@ -84,5 +92,11 @@ class LangChainTransport:
                 yield piece
         prompt_tokens, completion_tokens = _tokens(usage)
         text = "".join(parts)
-        yield RawReply(text, finish, model, prompt_tokens, completion_tokens,
-                       empty=not saw or (not text and finish is None))
+        yield RawReply(
+            text,
+            finish,
+            model,
+            prompt_tokens,
+            completion_tokens,
+            empty=not saw or (not text and finish is None),
+        )

@@ -35,8 +35,9 @@ SPECS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "draft.system": (frozenset({"begin", "end"}), frozenset({"begin", "end", "channel"})),
     "draft.user": (
         frozenset({"begin", "end", "message", "passages"}),
-        frozenset({"begin", "end", "message", "passages", "channel", "situation", "facts",
-                   "reference"}),
+        frozenset(
+            {"begin", "end", "message", "passages", "channel", "situation", "facts", "reference"}
+        ),
     ),
 }
 HEADER_KEYS = {"purpose", "prompt_version"}
@@ -84,7 +85,9 @@ def parse(path: Path, name: str) -> PromptTemplate:
         raise PromptError(f"无法读取提示词文件 {path}：{err}。") from None
     lines = raw.splitlines()
     if not lines or lines[0].strip() != "<!--":
-        raise PromptError(f"{path}:1: 提示词文件必须以 <!-- 注释头开始（purpose、prompt_version）。")
+        raise PromptError(
+            f"{path}:1: 提示词文件必须以 <!-- 注释头开始（purpose、prompt_version）。"
+        )
     meta: dict[str, str] = {}
     close = None
     for i, line in enumerate(lines[1:], start=2):
@@ -94,8 +97,10 @@ def parse(path: Path, name: str) -> PromptTemplate:
         key, sep, value = line.partition(":")
         key = key.strip()
         if not sep or key not in HEADER_KEYS:
-            raise PromptError(f"{path}:{i}: 注释头只能有 {', '.join(sorted(HEADER_KEYS))}"
-                              f"（得到 {line.strip()!r}）。")
+            raise PromptError(
+                f"{path}:{i}: 注释头只能有 {', '.join(sorted(HEADER_KEYS))}"
+                f"（得到 {line.strip()!r}）。"
+            )
         if key in meta:
             raise PromptError(f"{path}:{i}: 注释头重复了 {key}。")
         meta[key] = value.strip()
@@ -104,7 +109,9 @@ def parse(path: Path, name: str) -> PromptTemplate:
     for key in sorted(HEADER_KEYS - meta.keys()):
         raise PromptError(f"{path}:1: 注释头缺少 {key}。")
     if not meta["prompt_version"].isdigit():
-        raise PromptError(f"{path}: prompt_version 必须是正整数（得到 {meta['prompt_version']!r}）。")
+        raise PromptError(
+            f"{path}: prompt_version 必须是正整数（得到 {meta['prompt_version']!r}）。"
+        )
     body = "\n".join(lines[close:]).strip("\n") + "\n"
     required, allowed = SPECS[name]
     found: set[str] = set()
@@ -119,8 +126,9 @@ def parse(path: Path, name: str) -> PromptTemplate:
             found.add(key)
     for key in sorted(required - found):
         raise PromptError(f"{path}: 缺少必需的占位符 {{{{{key}}}}}。")
-    return PromptTemplate(name, path, meta["purpose"], int(meta["prompt_version"]), body,
-                          frozenset(found))
+    return PromptTemplate(
+        name, path, meta["purpose"], int(meta["prompt_version"]), body, frozenset(found)
+    )
 
 
 def find(name: str, directory: Path | None = None) -> Path:
@@ -157,8 +165,10 @@ def message_tokens(messages: list[dict[str, str]]) -> int:
 
 def passage_line(p: Passage, text: str | None = None) -> str:
     """One passage as the model sees it: its id, manual and text (JSON keeps it unambiguous)."""
-    return json.dumps({"passage_id": p.passage_id, "source": p.source,
-                       "text": p.text if text is None else text}, ensure_ascii=False)
+    return json.dumps(
+        {"passage_id": p.passage_id, "source": p.source, "text": p.text if text is None else text},
+        ensure_ascii=False,
+    )
 
 
 def _cut(text: str, max_tokens: int) -> str:
@@ -177,9 +187,16 @@ def _cut(text: str, max_tokens: int) -> str:
     return prefix
 
 
-def build(kind: str, *, data_key: str, data: str, values: dict[str, str],
-          passages: list[Passage], budget: int | None = None,
-          directory: Path | None = None) -> RenderedPrompt:
+def build(
+    kind: str,
+    *,
+    data_key: str,
+    data: str,
+    values: dict[str, str],
+    passages: list[Passage],
+    budget: int | None = None,
+    directory: Path | None = None,
+) -> RenderedPrompt:
     """Render ``<kind>.system`` and ``<kind>.user`` with ``data`` between delimiters.
 
     Passages are added best first while the prompt stays within ``budget`` tokens
@@ -204,8 +221,16 @@ def build(kind: str, *, data_key: str, data: str, values: dict[str, str],
     used_tokens = message_tokens(empty)
     version = f"{system.name}@{system.version}+{user.name}@{user.version}"
     if used_tokens > budget:
-        return RenderedPrompt(empty, used_tokens, [], version, begin, end, over_budget=True,
-                              dropped=[p.passage_id for p in passages])
+        return RenderedPrompt(
+            empty,
+            used_tokens,
+            [],
+            version,
+            begin,
+            end,
+            over_budget=True,
+            dropped=[p.passage_id for p in passages],
+        )
     # "[]" stands for no passages; each line costs its tokens plus a newline.
     room = budget - used_tokens + count_tokens("[]")
     lines: list[str] = []
@@ -228,13 +253,15 @@ def build(kind: str, *, data_key: str, data: str, values: dict[str, str],
             while text and count_tokens(passage_line(p, text)) + 1 > room:
                 text = text[: max(0, len(text) - 8)]  # rare: JSON escaping grew the line
             if text:
-                short = Passage(p.passage_id, p.source, p.slug, text, p.start, p.start + len(text),
-                                p.score)
+                short = Passage(
+                    p.passage_id, p.source, p.slug, text, p.start, p.start + len(text), p.score
+                )
                 lines.append(passage_line(short))
                 sent.append(short)
         else:
             dropped.append(p.passage_id)
         room = 0
     messages = render(lines)
-    return RenderedPrompt(messages, message_tokens(messages), sent, version, begin, end,
-                          dropped=dropped)
+    return RenderedPrompt(
+        messages, message_tokens(messages), sent, version, begin, end, dropped=dropped
+    )

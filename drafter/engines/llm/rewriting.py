@@ -66,8 +66,10 @@ def gather_passages(text: str, offline: RewriteResult) -> list[Passage]:
 
 def hint_lines(offline: RewriteResult) -> str:
     """The offline engine's hits, one JSON object a line, for the prompt."""
-    lines = [json.dumps({"rule": c.rule, "before": c.before, "after": c.after}, ensure_ascii=False)
-             for c in offline.changes]
+    lines = [
+        json.dumps({"rule": c.rule, "before": c.before, "after": c.after}, ensure_ascii=False)
+        for c in offline.changes
+    ]
     for f in offline.flags:  # the rule id says why; a short suggestion says how
         hint = {"rule": f.rule, "text": f.text}
         if f.suggestion and len(f.suggestion) <= HINT_SUGGESTION_CHARS:
@@ -77,15 +79,26 @@ def hint_lines(offline: RewriteResult) -> str:
     return "\n".join(lines) if lines else "[]"
 
 
-def prepare(text: str, *, offline: RewriteResult | None = None,
-            passages: list[Passage] | None = None, budget: int | None = None) -> Prepared:
+def prepare(
+    text: str,
+    *,
+    offline: RewriteResult | None = None,
+    passages: list[Passage] | None = None,
+    budget: int | None = None,
+) -> Prepared:
     """Check the draft, run the offline engine, retrieve, and render the prompt."""
     check_text(text)
     offline = offline if offline is not None else offline_rewrite(text)
     if passages is None:
         passages = gather_passages(text, offline)
-    prompt = prompts.build("rewrite", data_key="draft", data=text.strip(),
-                           values={"hints": hint_lines(offline)}, passages=passages, budget=budget)
+    prompt = prompts.build(
+        "rewrite",
+        data_key="draft",
+        data=text.strip(),
+        values={"hints": hint_lines(offline)},
+        passages=passages,
+        budget=budget,
+    )
     return Prepared(text, offline, prompt)
 
 
@@ -113,7 +126,7 @@ def same_frame(original: str, rewritten: str) -> str:
     if "\r\n" in original:
         core = core.replace("\r\n", "\n").replace("\n", "\r\n")
     lead = original[: len(original) - len(original.lstrip())]
-    trail = original[len(original.rstrip()):]
+    trail = original[len(original.rstrip()) :]
     return lead + core + trail
 
 
@@ -140,7 +153,8 @@ def finish(prep: Prepared, reply: call.ChatReply, model: str) -> RewriteResult:
         )
     edits = align(text, final)
     built = validate.build_changes(
-        text, edits,
+        text,
+        edits,
         parsed.hints + validate.hints_of(fixed, "repair", exact=False),
         validate.hints_of(prep.offline, "offline", exact=True),
     )
@@ -157,10 +171,16 @@ def finish(prep: Prepared, reply: call.ChatReply, model: str) -> RewriteResult:
     return RewriteResult(text, final, engine, built.changes, kept, warnings, reply.usage)
 
 
-def rewrite_with_llm(text: str, *, offline: RewriteResult | None = None,
-                     passages: list[Passage] | None = None, model: str | None = None,
-                     cache: bool | None = None, cache_dir: Path | None = None,
-                     replay: bool = False) -> RewriteResult:
+def rewrite_with_llm(
+    text: str,
+    *,
+    offline: RewriteResult | None = None,
+    passages: list[Passage] | None = None,
+    model: str | None = None,
+    cache: bool | None = None,
+    cache_dir: Path | None = None,
+    replay: bool = False,
+) -> RewriteResult:
     """Rewrite ``text`` with the configured model, validated; the offline result on failure.
 
     ``cache``/``cache_dir``/``replay`` are for the eval harness (see call.complete_json).
@@ -171,9 +191,16 @@ def rewrite_with_llm(text: str, *, offline: RewriteResult | None = None,
     except PromptError as err:  # a broken prompt file: the agent still gets the offline result
         return fallback(offline, prompt_warning(err))
     try:
-        reply = call.complete_json(prep.prompt.messages, REWRITE_SCHEMA, name=SCHEMA_NAME,
-                                   validate=validate.parse_rewrite, model=model, cache=cache,
-                                   cache_dir=cache_dir, replay=replay)
+        reply = call.complete_json(
+            prep.prompt.messages,
+            REWRITE_SCHEMA,
+            name=SCHEMA_NAME,
+            validate=validate.parse_rewrite,
+            model=model,
+            cache=cache,
+            cache_dir=cache_dir,
+            replay=replay,
+        )
     except call.ReplayMissError:
         raise
     except LLMError as err:
@@ -204,7 +231,7 @@ def partial_rewritten(buffer: str) -> str | None:
             break  # an escape cut in two: wait for the rest
         code = buffer[i + 1]
         if code == "u":
-            digits = buffer[i + 2:i + 6]
+            digits = buffer[i + 2 : i + 6]
             if len(digits) < 4:
                 break
             try:
@@ -222,10 +249,16 @@ def partial_rewritten(buffer: str) -> str | None:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
-def stream_rewrite(text: str, *, offline: RewriteResult | None = None,
-                   passages: list[Passage] | None = None, model: str | None = None,
-                   cache: bool | None = None, cache_dir: Path | None = None,
-                   replay: bool = False) -> Iterator[str | RewriteResult]:
+def stream_rewrite(
+    text: str,
+    *,
+    offline: RewriteResult | None = None,
+    passages: list[Passage] | None = None,
+    model: str | None = None,
+    cache: bool | None = None,
+    cache_dir: Path | None = None,
+    replay: bool = False,
+) -> Iterator[str | RewriteResult]:
     """For the UI: the rewrite so far (whole text each time) as the model writes it, then
     the validated RewriteResult, which replaces what was shown."""
     offline = offline if offline is not None else offline_rewrite(text)
@@ -237,9 +270,16 @@ def stream_rewrite(text: str, *, offline: RewriteResult | None = None,
     buffer = ""
     shown = ""
     try:
-        for item in call.stream_json(prep.prompt.messages, REWRITE_SCHEMA, name=SCHEMA_NAME,
-                                     validate=validate.parse_rewrite, model=model, cache=cache,
-                                     cache_dir=cache_dir, replay=replay):
+        for item in call.stream_json(
+            prep.prompt.messages,
+            REWRITE_SCHEMA,
+            name=SCHEMA_NAME,
+            validate=validate.parse_rewrite,
+            model=model,
+            cache=cache,
+            cache_dir=cache_dir,
+            replay=replay,
+        ):
             if isinstance(item, call.ChatReply):
                 yield finish(prep, item, model_name(model))
                 return

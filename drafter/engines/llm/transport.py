@@ -28,11 +28,13 @@ class RawReply:
 
 
 class Transport(Protocol):
-    def create(self, messages: list[dict], response_format: dict | None,
-               timeout: float) -> RawReply: ...
+    def create(
+        self, messages: list[dict], response_format: dict | None, timeout: float
+    ) -> RawReply: ...
 
-    def stream(self, messages: list[dict], response_format: dict | None,
-               timeout: float) -> Iterator[str | RawReply]: ...
+    def stream(
+        self, messages: list[dict], response_format: dict | None, timeout: float
+    ) -> Iterator[str | RawReply]: ...
 
 
 class OpenAITransport:
@@ -43,20 +45,31 @@ class OpenAITransport:
         self.client = config.openai_client(cfg)
 
     def _kwargs(self, messages: list[dict], response_format: dict | None, timeout: float) -> dict:
-        kwargs: dict = {"model": self.cfg.model, "messages": messages, "temperature": 0,
-                        "timeout": timeout}
+        kwargs: dict = {
+            "model": self.cfg.model,
+            "messages": messages,
+            "temperature": 0,
+            "timeout": timeout,
+        }
         if response_format is not None:
             kwargs["response_format"] = response_format
         return kwargs
 
-    def create(self, messages: list[dict], response_format: dict | None,
-               timeout: float) -> RawReply:
+    def create(
+        self, messages: list[dict], response_format: dict | None, timeout: float
+    ) -> RawReply:
         kwargs = self._kwargs(messages, response_format, timeout)
         reply = self.client.chat.completions.create(**kwargs)
         usage = reply.usage
         if not reply.choices:
-            return RawReply(None, None, reply.model or "", usage.prompt_tokens if usage else None,
-                            usage.completion_tokens if usage else None, empty=True)
+            return RawReply(
+                None,
+                None,
+                reply.model or "",
+                usage.prompt_tokens if usage else None,
+                usage.completion_tokens if usage else None,
+                empty=True,
+            )
         choice = reply.choices[0]
         return RawReply(
             choice.message.content if choice.message else None,
@@ -66,8 +79,9 @@ class OpenAITransport:
             usage.completion_tokens if usage else None,
         )
 
-    def stream(self, messages: list[dict], response_format: dict | None,
-               timeout: float) -> Iterator[str | RawReply]:
+    def stream(
+        self, messages: list[dict], response_format: dict | None, timeout: float
+    ) -> Iterator[str | RawReply]:
         kwargs = self._kwargs(messages, response_format, timeout)
         kwargs["stream"] = True
         if response_format is not None:  # the plain-text rung also drops stream options
@@ -91,8 +105,9 @@ class OpenAITransport:
                         yield piece
                     if choice.finish_reason:
                         finish = choice.finish_reason
-        yield RawReply("".join(parts), finish, model, prompt_tokens, completion_tokens,
-                       empty=not saw_choice)
+        yield RawReply(
+            "".join(parts), finish, model, prompt_tokens, completion_tokens, empty=not saw_choice
+        )
 
 
 _transports: dict[config.LLMConfig, Transport] = {}
@@ -119,5 +134,3 @@ def make_transport(cfg: config.LLMConfig) -> Transport:
             _transports.clear()
         _transports[cfg] = transport
     return transport
-
-

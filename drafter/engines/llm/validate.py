@@ -210,8 +210,9 @@ class Built:
     dropped_quotes: int  # model quotes that were not verbatim in their passage
 
 
-def build_changes(original: str, edits: list[Edit], hints: list[Hint],
-                  offline_hints: list[Hint]) -> Built:
+def build_changes(
+    original: str, edits: list[Edit], hints: list[Hint], offline_hints: list[Hint]
+) -> Built:
     """The aligned ``edits`` of ``original`` as changes, labelled from the hints and cited."""
 
     pack = rulepack.get_pack()
@@ -232,7 +233,8 @@ def build_changes(original: str, edits: list[Edit], hints: list[Hint],
         # A rule the offline engine fired here keeps the pack's vetted explanation (it says,
         # e.g., that a definite statement asserts a fact); the model explains the rest.
         explanation = (o.explanation if o is not None and o.rule == rule else "") or (
-            h.explanation.strip() if h is not None else "")
+            h.explanation.strip() if h is not None else ""
+        )
         citation = None
         if h is not None and h.citation is not None and h.rule == rule:
             citation = h.citation  # an offline engine's hint: verified when the pack loaded
@@ -246,16 +248,29 @@ def build_changes(original: str, edits: list[Edit], hints: list[Hint],
             citation = pack.citation(rule)  # the rule's evidence, verified when the pack loaded
         if not explanation:
             explanation = "模型按团队的语气要求改写了这一处，请核对。"
-        changes.append(Change(rule, e.start, e.end, e.before, e.after, explanation,
-                              still_true(citation, corpus)))
+        changes.append(
+            Change(
+                rule, e.start, e.end, e.before, e.after, explanation, still_true(citation, corpus)
+            )
+        )
     return Built(changes, len(dropped))
 
 
 def hints_of(result: RewriteResult, source: str, exact: bool) -> list[Hint]:
     """The offline engine's changes as hints (``exact``: their offsets are in the original)."""
-    return [Hint(c.before, c.after, c.rule, c.explanation, citation=c.citation,
-                 start=c.start if exact else None, end=c.end if exact else None, source=source)
-            for c in result.changes]
+    return [
+        Hint(
+            c.before,
+            c.after,
+            c.rule,
+            c.explanation,
+            citation=c.citation,
+            start=c.start if exact else None,
+            end=c.end if exact else None,
+            source=source,
+        )
+        for c in result.changes
+    ]
 
 
 # -- flags -----------------------------------------------------------------------------
