@@ -7,8 +7,9 @@ import importlib
 import os
 import sys
 
+from drafter.core import Drafter
 from drafter.errors import DrafterError
-from drafter.settings import SETTINGS
+from drafter.settings import SETTINGS, Settings
 
 # Each command lives in drafter/cli/commands/<name>.py with NAME, HELP, add_arguments(),
 # run(args, app), where app is the Drafter this command builds.
@@ -62,9 +63,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        from drafter.core import Drafter
-        from drafter.settings import Settings
-
         app = Drafter(Settings.from_env(), progress=_progress)
         with app.state.active():  # library code reached by the command sees this instance
             return int(args._run(args, app) or 0)

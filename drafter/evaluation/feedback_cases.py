@@ -25,6 +25,7 @@ from typing import Any
 
 from drafter.errors import DatasetError
 from drafter.evaluation import datasets as ds
+from drafter.rules.pack import get_pack
 
 ACCEPT = {"accept", "accepted", "adopt", "yes", "1", "true", "采纳", "接受"}
 REJECT = {"reject", "rejected", "no", "0", "false", "拒绝", "不采纳"}
@@ -77,8 +78,6 @@ def _flat(rows: Iterable[Mapping[str, Any]]) -> Iterable[tuple[str, dict]]:
 def cases_from_feedback(rows: Iterable[Mapping[str, Any]], rule_pack=None) -> list[dict]:
     """One rewrite case per distinct draft, in order of first appearance, each validated."""
     if rule_pack is None:
-        from drafter.rules.pack import get_pack
-
         rule_pack = get_pack()
     kinds = {r.id: ("change" if r.rewrites else "flag") for r in rule_pack.rules}
     groups: dict[str, dict] = {}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from drafter.rules import pack as rulepack
 from drafter.rules.model import Pattern, Rule, RulePack
+from drafter.text import segment as tokenize
 from drafter.text.decode import check_text, has_chinese
 from drafter.text.facts import FactSpan, fact_spans
 from drafter.text.script import S2T, T2S
@@ -94,8 +95,6 @@ class _Segmenter:
     @property
     def freq(self) -> dict[str, int]:
         if self._freq is None:
-            from drafter.text import segment as tokenize
-
             self._freq = tokenize._get().FREQ  # the configured tokenizer, user dictionary included
         return self._freq
 

@@ -19,8 +19,13 @@ from drafter import feedback
 from drafter.drafting.composer import placeholders_in
 from drafter.drafting.pack import load_pack
 from drafter.engines import registry as engines
+from drafter.engines.registry import draft
 from drafter.errors import DrafterError, InputError
+from drafter.evaluation import report, runner
 from drafter.knowledge.corpus import get_corpus, load_manuals
+from drafter.knowledge.ingest import clean_file, ingest
+from drafter.retrieval.hybrid import search
+from drafter.retrieval.index import build_index, status
 from drafter.text import decode as textio
 from drafter.types import RewriteResult, apply_changes
 from drafter.web import format as fmt
@@ -60,7 +65,7 @@ class Judged:
 def engine_choices() -> tuple[list[tuple[str, str]], str, bool]:
     """(choices, info line, llm available) for the engine selector."""
     ok, reason = engines.llm_configured()
-    choices = [("自动", "auto"), ("离线规则", "offline"), ("大模型", "llm")]
+    choices = [(engines.ENGINES[n].label, n) for n in engines.names(interactive=True)]
     if ok:
         info = "自动：已配置大模型，默认用大模型；失败时退回离线规则。"
     else:
@@ -208,7 +213,6 @@ def on_draft(message: str, channel: str, engine: str) -> tuple:
     t0 = time.perf_counter()
     try:
         textio.check_text(message, what="客户消息")
-        from drafter.engines.registry import draft
 
         result = draft(message, channel or "chat", engine or "auto")
     except Exception as err:  # noqa: BLE001
@@ -261,8 +265,6 @@ SEARCH_OUTPUTS = 3  # results, pick, status
 
 def on_search(query: str, k: float) -> tuple:
     try:
-        from drafter.retrieval.hybrid import search
-
         hits = search(query or "", int(k or 5))
     except Exception as err:  # noqa: BLE001
         return fail(err, SEARCH_OUTPUTS)
@@ -333,8 +335,6 @@ def _upload_paths(files: Any) -> list[Path]:
 def on_upload_preview(files: Any, title: str) -> tuple:
     """Clean each uploaded manual and show the text that would be indexed (never raw HTML)."""
     try:
-        from drafter.knowledge.ingest import clean_file
-
         paths = _upload_paths(files)
         parts = []
         for p in paths:
@@ -353,9 +353,6 @@ def on_upload_preview(files: Any, title: str) -> tuple:
 def on_ingest(files: Any, title: str) -> tuple:
     """Add the uploaded manuals and rebuild the index (the old index serves until it is done)."""
     try:
-        from drafter.knowledge.ingest import ingest
-        from drafter.retrieval.index import build_index, status
-
         paths = _upload_paths(files)
         reports = ingest(paths, title=(title or "").strip() or None if len(paths) == 1 else None)
         report = build_index()
@@ -375,8 +372,6 @@ def on_ingest(files: Any, title: str) -> tuple:
 
 def on_rebuild() -> tuple:
     try:
-        from drafter.retrieval.index import build_index, status
-
         report = build_index(rebuild=True)
     except Exception as err:  # noqa: BLE001
         return gr.skip(), fmt.status_html(problem(err))
@@ -388,8 +383,6 @@ def on_rebuild() -> tuple:
 
 def index_status() -> str:
     try:
-        from drafter.retrieval.index import status
-
         return fmt.index_status_html(status())
     except Exception as err:  # noqa: BLE001
         return fmt.status_html(problem(err))
@@ -416,10 +409,6 @@ def acceptance_table() -> tuple:
 
 def eval_available() -> bool:
     """True when the eval harness (runner and HTML report) is installed."""
-    try:
-        from drafter.evaluation import report, runner
-    except ImportError:
-        return False
     return callable(getattr(runner, "run", None)) and callable(getattr(report, "html_report", None))
 
 
@@ -442,8 +431,6 @@ def on_eval_run(only_failed: bool):
     import tempfile
 
     try:
-        from drafter.evaluation import report, runner
-
         run = runner.run(engine="offline")
         html = report.html_report(run)
         # Under the system temp folder, which gradio serves for downloads (DRAFTER_HOME may not be).

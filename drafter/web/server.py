@@ -16,6 +16,7 @@ from drafter.core import Drafter
 from drafter.errors import DrafterError
 from drafter.state import current
 from drafter.web import handlers as h
+from drafter.web.app import SAMPLE_DRAFT, SAMPLE_MESSAGE
 
 CSS_PATH = Path(__file__).resolve().parent / "static" / "app.css"
 MAX_FILE_SIZE = h.MAX_UPLOAD_BYTES
@@ -70,7 +71,6 @@ def auth_from_env() -> list[tuple[str, str]] | None:
 
 def warm_up(drafter: Drafter) -> None:
     """Load the rule pack, the tokenizer, the drafting pack and the index before the first user."""
-    from drafter.web.app import SAMPLE_DRAFT, SAMPLE_MESSAGE
 
     drafter.rewrite(SAMPLE_DRAFT, engine="offline")
     try:
