@@ -153,8 +153,8 @@ def bench_cold_start(runs: int) -> dict:
         check = _subprocess_seconds([str(exe), "check", "-"], draft, env, runs)
         bare = _subprocess_seconds([str(py), "-c", "pass"], b"", env, runs)
         jieba_code = (
-            "import time; t=time.perf_counter(); from drafter import tokenize; "
-            "tokenize._get(); print(time.perf_counter()-t)"
+            "import time; t=time.perf_counter(); from drafter.text import segment; "
+            "segment._get(); print(time.perf_counter()-t)"
         )
         jieba = subprocess.run(
             [str(py), "-c", jieba_code], capture_output=True, env=env, cwd=str(REPO), check=False

@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 RECHECK_SECONDS = 2.0
 # The files of a knowledge folder that artefacts are built from.
-KNOWLEDGE_FILES = ("drafting.yaml", "synonyms.yaml", "userdict.txt", "cleaning.yaml")
+KNOWLEDGE_FILES = ("drafting.yaml", "synonyms.yaml", "userdict.txt", "cleaning.yaml", "speech.yaml")
 KNOWLEDGE_GLOBS = ("manuals/*.md", "rules/*.yaml", "rules/*.yml")
 
 Progress = Callable[[str, float | None], None]

@@ -121,6 +121,11 @@ class Swap(Strict):
     replace_hant: str | None = Field(None, description="繁体文字里的替换（默认：replace 转成繁体）")
     explanation: Template | None = Field(None, description="这一项的改动说明模板")
     suggestion: Template | None = Field(None, description="这一项的建议模板")
+    zones: list[Literal["quoted", "reported", "group"]] = Field(
+        default_factory=list,
+        description="只在这些说话区域里使用（quoted：客户原话的引号内，reported：转述客户的话，"
+        "group：草稿称呼一群人）；省略表示客服自己的话",
+    )
 
     @model_validator(mode="after")
     def _groups_exist(self, info: ValidationInfo) -> Swap:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from drafter.rules import pack as rulepack
 from drafter.rules.model import Pattern, Rule, RulePack
+from drafter.rules.zones import Zones, speech_zones
 from drafter.text import segment as tokenize
 from drafter.text.decode import check_text, has_chinese
 from drafter.text.facts import FactSpan, fact_spans
@@ -28,36 +29,12 @@ ENGINE = "offline"
 # A rewrite must never create these where the original had none (可能是 -> 是 next to 是...).
 _FORBIDDEN = ("是是", "您您")
 
-# Words quoted from the customer: “…”, 「…」, 『…』 or "…" after 您说 / 客户提到 / 您反映… .
-_QUOTE_INTRO = re.compile(
-    r"(?:您|你|妳|客户|客戶|顾客|顧客|用户|用戶|对方|對方)"
-    r"[^，。！？,.!?“”「」『』\"\n]{0,8}?"
-    r"(?:说|說|提到|表示|反映|问|問|讲|講|写道|寫道|留言|抱怨|投诉|投訴|觉得|覺得|认为|認為)"
-    r"(?:了|过|過|道|的)?\s*[：:，,]?\s*([“「『\"])"
-)
-_CLOSE = {"“": "”", "「": "」", "『": "』", '"': '"'}
-
 # jieba cuts each run of these characters on its own (its re_han_default), so tokenizing the
 # run around a hit gives exactly the tokens of the whole text.
 _HAN_RUN = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-]+")
 # A rule's hits lie within this many characters of a match of its ``needs`` (see rules README).
 NEEDS_MARGIN = 24
 _MAX_WORD = 8  # longest dictionary word considered when testing whether a word spans an edge
-
-
-def customer_quotes(text: str) -> list[tuple[int, int]]:
-    """Spans of words the agent quotes from the customer (inside the quotation marks)."""
-    spans = []
-    for m in _QUOTE_INTRO.finditer(text):
-        open_end = m.end()
-        close = _CLOSE[m.group(1)]
-        stop = text.find(close, open_end)
-        line_end = text.find("\n", open_end)
-        if stop < 0 or (0 <= line_end < stop and close == '"'):
-            stop = line_end if line_end >= 0 else len(text)
-        if stop > open_end:
-            spans.append((open_end, stop))
-    return spans
 
 
 def _count_script(text: str) -> tuple[int, int]:
@@ -186,8 +163,26 @@ def _needs_windows(text: str, needs: re.Pattern[str]) -> list[tuple[int, int]]:
     return windows
 
 
+def _in_zone(pattern: Pattern, start: int, end: int, zones: Zones, quoted: _Spans,
+             reported: _Spans) -> bool:
+    """Whether ``pattern`` may hit [start, end) given who speaks there (Pattern.zones)."""
+    if "group" in pattern.zones and not zones.group:
+        return False
+    inside = [z for z, spans in (("quoted", quoted), ("reported", reported))
+              if spans.overlaps(start, end)]
+    wanted = [z for z in pattern.zones if z != "group"]
+    if wanted:
+        return any(z in wanted for z in inside)
+    return "reported" not in inside  # the customer's reported words are not rewritten
+
+
 def _find_hits(
-    text: str, pack: RulePack, facts: list[FactSpan], doc_hant: bool, windowed: bool = True
+    text: str,
+    pack: RulePack,
+    facts: list[FactSpan],
+    doc_hant: bool,
+    windowed: bool = True,
+    zones: Zones | None = None,
 ) -> list[_Hit]:
     """Every hit of every rule that survives its exceptions, the facts and word boundaries.
 
@@ -196,7 +191,9 @@ def _find_hits(
     searches the whole text, for tests.
     """
     seg = _Segmenter(text)
-    fact_index = _Spans([(f.start, f.end) for f in facts])
+    zones = zones or Zones()
+    fact_index = _Spans([(f.start, f.end) for f in facts] + zones.untouchable)
+    quoted, reported = _Spans(zones.quoted), _Spans(zones.reported)
     hits: list[_Hit] = []
     whole = [(0, len(text))]
     for order, rule in enumerate(pack.rules):
@@ -216,6 +213,8 @@ def _find_hits(
                         [mm.span() for rx in rule.exceptions for mm in rx.finditer(text)]
                     )
                 if exceptions.overlaps(start, end) or fact_index.overlaps(start, end):
+                    continue
+                if not _in_zone(pattern, start, end, zones, quoted, reported):
                     continue
                 if rule.word_boundary and not seg.on_boundaries(start, end):
                     continue
@@ -305,17 +304,21 @@ def analyse(text: str, pack: RulePack, *, windowed: bool = True) -> RewriteResul
         return RewriteResult(text, text, ENGINE, [], [], warnings)
 
     facts = fact_spans(text)
-    quotes = customer_quotes(text)
+    zones = speech_zones(text, edge_ok=_Segmenter(text).edge_ok)
     hant, hans = _count_script(text)
-    hits = _find_hits(text, pack, facts, doc_hant=hant > hans, windowed=windowed)
+    hits = _find_hits(text, pack, facts, doc_hant=hant > hans, windowed=windowed, zones=zones)
 
     # Flags: existence rules and flag-only substitutions, outside the customer's own words.
     flags: list[Flag] = []
     protected: list[tuple[int, int]] = []
     kept: list[tuple[int, int]] = []
-    quoted = _Spans(quotes)
+    quoted, reported = _Spans(zones.quoted), _Spans(zones.reported)
     for h in _merge_same_rule(text, [h for h in hits if not h.rule.rewrites]):
-        if quoted.overlaps(h.start, h.end) or _inside(kept, h.start, h.end):
+        if (
+            quoted.overlaps(h.start, h.end)
+            or reported.overlaps(h.start, h.end)
+            or _inside(kept, h.start, h.end)
+        ):
             continue
         kept.append((h.start, h.end))
         flags.append(_flag_for(h, pack.citation(h.rule.id)))

@@ -25,6 +25,10 @@ class Pattern:
     explanation: str | None = None
     message: str | None = None
     suggestion: str | None = None
+    # Where the pattern applies: () = the agent's own speech and quoted customer words (flagged
+    # there); "quoted" / "reported" = only inside the customer's words; "group" = only when the
+    # draft addresses a group (see drafter/rules/zones.py).
+    zones: tuple[str, ...] = ()
     # Derived from ``replace`` when the pattern is built (see __post_init__).
     _templates: tuple[str, str] = field(init=False, repr=False, compare=False, default=("", ""))
     _literal: bool = field(init=False, repr=False, compare=False, default=True)

@@ -65,6 +65,7 @@ def _build(spec: rule_models.RuleFile, path: Path) -> Rule:
                 s.explanation,
                 None,
                 s.suggestion,
+                tuple(s.zones),
             )
             for s in spec.swap or ()
         ]

@@ -1,0 +1,234 @@
+"""Who speaks where in a draft: the agent's own speech, and the text that is someone else's.
+
+The rewrite rules change only the agent's own speech. `speech_zones(text)` finds the rest:
+
+- ``titles``: 《…》 and names or titles in quotation marks that no speaker introduces
+  (「你好鲜花」, “为什么退款还没到账？”): never changed, never flagged, like facts;
+- ``customer``: the customer's turns of a role-labelled script or call log (客户：…, Q: …)
+  and forwarded customer text (客户反馈：…): never changed, never flagged;
+- ``quoted``: the customer's words the agent quotes (您说“……”): flagged, never rewritten;
+- ``reported``: the customer's words the agent reports without quotes (您刚才说你们的师傅
+  迟到了), up to the end of the clause: there 你们 means *us*;
+- ``group``: the whole draft, when it addresses a group (你们好, 各位): 你们 is then 各位.
+
+The labels, speech verbs and markers are data: knowledge/speech.yaml.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import Field, ValidationError
+
+from drafter import settings
+from drafter.errors import RulePackError
+from drafter.models.base import Strict, Style, issues
+from drafter.state import current
+
+SPEECH_FILE = "speech.yaml"
+_CLAUSE_END = "，,。！？!?；;\n"
+
+
+Pair = Annotated[list[str], Field(min_length=2, max_length=2)]
+
+
+class SpeechFile(Strict):
+    """knowledge/speech.yaml."""
+
+    titles: list[Pair] = Field(description="brackets of titles and names: [open, close]")
+    quotes: list[Pair] = Field(description="quotation marks: [open, close]")
+    speakers: list[str] = Field(description="who may be quoted or reported")
+    speech_verbs: list[str] = Field(description="verbs that introduce what someone said")
+    speech_gap: int = Field(8, ge=0, le=20, description="characters between speaker and verb")
+    not_speech: list[str] = Field(default_factory=list, description="look-alikes of speech verbs")
+    customer_labels: list[str] = Field(description="labels of the customer's turns")
+    agent_labels: list[str] = Field(description="labels of the agent's turns")
+    label_name: int = Field(12, ge=0, le=30, description="characters of a name after a label")
+    forward_markers: list[str] = Field(description="markers of forwarded customer text")
+    group_address: list[str] = Field(description="words that address a group")
+
+
+@dataclass(frozen=True)
+class Speech:
+    """The compiled patterns of a speech file."""
+
+    titles: tuple[tuple[str, str], ...]
+    quotes: dict[str, str]
+    intro: re.Pattern[str]  # a speaker and a speech verb, ending where the words start
+    label: re.Pattern[str]  # a labelled line; group "who" is the label
+    customer_labels: frozenset[str]
+    verbs: re.Pattern[str]  # a speech verb anywhere (a label's "name" must not hold one)
+    forward: re.Pattern[str]
+    group: re.Pattern[str]
+
+
+@dataclass
+class Zones:
+    titles: list[tuple[int, int]] = field(default_factory=list)
+    customer: list[tuple[int, int]] = field(default_factory=list)
+    quoted: list[tuple[int, int]] = field(default_factory=list)
+    reported: list[tuple[int, int]] = field(default_factory=list)
+    group: bool = False
+
+    @property
+    def untouchable(self) -> list[tuple[int, int]]:
+        """Spans no rule may change or flag."""
+        return [*self.titles, *self.customer]
+
+
+def _alternation(words: list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+def compile_speech(spec: SpeechFile) -> Speech:
+    speakers, verbs = _alternation(spec.speakers), _alternation(spec.speech_verbs)
+    not_speech = _alternation(spec.not_speech) if spec.not_speech else "(?!)"
+    opens = "".join(re.escape(o) for o, _c in spec.quotes)
+    intro = re.compile(
+        rf"(?:{speakers})[^{re.escape(_CLAUSE_END)}{opens}]{{0,{spec.speech_gap}}}?"
+        rf"(?!{not_speech})(?P<verb>{verbs})(?:了|过|過|道)?\s*[：:，,]?\s*"
+    )
+    labels = _alternation([*spec.customer_labels, *spec.agent_labels])
+    label = re.compile(
+        r"^[ \t　]*(?:[\[【(（]?\d{1,2}:\d{2}(?::\d{2})?[\]】)）]?[ \t　]*)?[\[【]?"
+        rf"(?P<who>{labels})(?P<name>[ \t　]*[(（][^()（）\n]{{0,{spec.label_name}}}[)）]"
+        rf"|[^：:\n，。！？]{{0,{spec.label_name}}}?)?[\]】]?[ \t　]*[：:]",
+        re.MULTILINE,
+    )
+    forward = re.compile(
+        rf"(?:^|(?<=[\n。！？]))[ \t　]*(?:{_alternation(spec.forward_markers)})[ \t　]*[：:]",
+        re.MULTILINE,
+    )
+    return Speech(
+        titles=tuple((o, c) for o, c in spec.titles),
+        quotes={o: c for o, c in spec.quotes},
+        intro=intro,
+        label=label,
+        customer_labels=frozenset(spec.customer_labels),
+        verbs=re.compile(verbs),
+        forward=forward,
+        group=re.compile(_alternation(spec.group_address)),
+    )
+
+
+def load_speech(path: Path | None = None) -> Speech:
+    """The speech patterns of ``path`` (default: the active knowledge's speech.yaml)."""
+    if path is not None:
+        return _read(path)
+    state = current()
+    return state.artefact("speech", lambda: _read(_speech_path()))
+
+
+def _speech_path() -> Path:
+    # A knowledge folder without the file (an older copy) uses the bundled one.
+    own = current().knowledge_dir / SPEECH_FILE
+    return own if own.is_file() else settings.bundled_knowledge_dir() / SPEECH_FILE
+
+
+def _read(path: Path) -> Speech:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise RulePackError(f"无法读取说话人规则文件 {path}（{type(err).__name__}）。") from None
+    try:
+        spec = SpeechFile.model_validate(raw)
+    except ValidationError as err:
+        style = Style(label=lambda loc: ".".join(str(p) for p in loc))
+        found = "；".join(i.text for i in issues(err, SpeechFile, style)[:3])
+        raise RulePackError(f"说话人规则文件 {path} 有问题：{found}") from None
+    try:
+        return compile_speech(spec)
+    except re.error as err:
+        raise RulePackError(f"说话人规则文件 {path} 中的词语无法组成正则：{err}") from None
+
+
+def _paragraph_end(text: str, start: int) -> int:
+    end = text.find("\n\n", start)
+    return len(text) if end < 0 else end
+
+
+def _turns(text: str, sp: Speech) -> list[tuple[int, int]]:
+    """The customer's turns: from a customer label to the next labelled line (or blank line)."""
+    # 客户说：“……” is a quotation, not a label with the name 说.
+    labels = [m for m in sp.label.finditer(text) if not sp.verbs.search(m.group("name") or "")]
+    out = []
+    for i, m in enumerate(labels):
+        if m.group("who") not in sp.customer_labels:
+            continue
+        stop = labels[i + 1].start() if i + 1 < len(labels) else len(text)
+        stop = min(stop, _paragraph_end(text, m.end()))
+        if stop > m.end():
+            out.append((m.end(), stop))
+    return out
+
+
+def _quoted(text: str, sp: Speech, at: int) -> tuple[int, int] | None:
+    """The span inside the quotation marks opening at ``at``, or None when they don't close."""
+    close = sp.quotes.get(text[at])
+    if close is None:
+        return None
+    stop = text.find(close, at + 1)
+    line_end = text.find("\n", at + 1)
+    if stop < 0 or (0 <= line_end < stop):
+        return None
+    return (at + 1, stop)
+
+
+def speech_zones(
+    text: str, speech: Speech | None = None, edge_ok: Callable[[int], bool] | None = None
+) -> Zones:
+    """Where the draft is not the agent's own speech (see the module docstring).
+
+    ``edge_ok(pos)`` tells whether a word boundary may fall at ``pos`` (the engine passes
+    jieba's): a speech verb inside a word (讲理, 说明书) introduces nothing.
+    """
+    sp = speech or load_speech()
+    zones = Zones()
+    for open_, close in sp.titles:
+        for m in re.finditer(rf"{re.escape(open_)}[^{re.escape(open_ + close)}\n]*{re.escape(close)}", text):
+            zones.titles.append(m.span())
+    zones.customer = _turns(text, sp)
+    for m in sp.forward.finditer(text):
+        zones.customer.append((m.end(), _paragraph_end(text, m.end())))
+
+    introduced: dict[int, tuple[int, int]] = {}
+    for m in sp.intro.finditer(text):
+        if edge_ok is not None and not (edge_ok(m.start("verb")) and edge_ok(m.end("verb"))):
+            continue
+        at = m.end()
+        if at < len(text) and text[at] in sp.quotes:
+            inner = _quoted(text, sp, at)
+            if inner is not None:
+                zones.quoted.append(inner)
+                introduced[at] = inner
+            continue
+        stop = at
+        while stop < len(text) and text[stop] not in _CLAUSE_END:
+            stop += 1
+        if stop > at:
+            zones.reported.append((at, stop))
+    # Quoted text no speaker introduces is a name or a title.
+    i = 0
+    while i < len(text):
+        if i in introduced:
+            i = introduced[i][1] + 1
+            continue
+        if text[i] in sp.quotes:
+            inner = _quoted(text, sp, i)
+            if inner is not None:
+                if not _within(zones.quoted, *inner):
+                    zones.titles.append((inner[0] - 1, inner[1] + 1))
+                i = inner[1] + 1
+                continue
+        i += 1
+    zones.group = bool(sp.group.search(text))
+    return zones
+
+
+def _within(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(s <= start and end <= e for s, e in spans)
