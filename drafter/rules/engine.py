@@ -163,17 +163,33 @@ def _needs_windows(text: str, needs: re.Pattern[str]) -> list[tuple[int, int]]:
     return windows
 
 
-def _in_zone(pattern: Pattern, start: int, end: int, zones: Zones, quoted: _Spans,
-             reported: _Spans) -> bool:
+def _in_zone(
+    pattern: Pattern, start: int, end: int, zones: Zones, quoted: _Spans, reported: _Spans
+) -> bool:
     """Whether ``pattern`` may hit [start, end) given who speaks there (Pattern.zones)."""
     if "group" in pattern.zones and not zones.group:
         return False
-    inside = [z for z, spans in (("quoted", quoted), ("reported", reported))
-              if spans.overlaps(start, end)]
+    inside = [
+        z for z, spans in (("quoted", quoted), ("reported", reported)) if spans.overlaps(start, end)
+    ]
     wanted = [z for z in pattern.zones if z != "group"]
     if wanted:
         return any(z in wanted for z in inside)
     return "reported" not in inside  # the customer's reported words are not rewritten
+
+
+def _carries_facts(
+    facts: list[FactSpan], start: int, end: int, before: str, after: str | None
+) -> bool:
+    """Whether a hit over facts leaves each of them as written: a flag marks the text without
+    changing it; a rewrite that moves a clause (为什么扣了299元 -> 扣了299元的原因) must hold every
+    fact it covers, whole and verbatim. A fact cut by the hit's edge is never carried."""
+    inside = [f for f in facts if f.start < end and start < f.end]
+    if any(f.start < start or f.end > end for f in inside):
+        return False
+    if after is None:
+        return True
+    return all(after.count(f.text) >= before.count(f.text) for f in inside)
 
 
 def _find_hits(
@@ -192,7 +208,8 @@ def _find_hits(
     """
     seg = _Segmenter(text)
     zones = zones or Zones()
-    fact_index = _Spans([(f.start, f.end) for f in facts] + zones.untouchable)
+    untouchable = _Spans(zones.untouchable)
+    fact_index = _Spans([(f.start, f.end) for f in facts])
     quoted, reported = _Spans(zones.quoted), _Spans(zones.reported)
     hits: list[_Hit] = []
     whole = [(0, len(text))]
@@ -212,7 +229,7 @@ def _find_hits(
                     exceptions = _Spans(
                         [mm.span() for rx in rule.exceptions for mm in rx.finditer(text)]
                     )
-                if exceptions.overlaps(start, end) or fact_index.overlaps(start, end):
+                if exceptions.overlaps(start, end) or untouchable.overlaps(start, end):
                     continue
                 if not _in_zone(pattern, start, end, zones, quoted, reported):
                     continue
@@ -225,6 +242,10 @@ def _find_hits(
                         n_hant, n_hans = _count_script(m.group(0))
                         hant = n_hant > n_hans if n_hant != n_hans else doc_hant
                     after = pattern.render(m, hant)
+                if fact_index.overlaps(start, end) and not _carries_facts(
+                    facts, start, end, m.group(0), after
+                ):
+                    continue
                 hits.append(_Hit(rule, pattern, order, start, end, m.group(0), after))
     return hits
 
@@ -285,17 +306,6 @@ def _flag_for(h: _Hit, citation: Citation | None) -> Flag:
     return Flag(rule.id, h.start, h.end, h.text, message, suggestion, citation)
 
 
-def _quoted_flag(h: _Hit, citation: Citation | None) -> Flag:
-    after = h.after or ""
-    suggestion = (
-        f"如要转述成自己的话，可写成“{after}”。"
-        if after
-        else "如要转述成自己的话，可删去这几个字。"
-    )
-    message = f"引号里是客户的原话，“{h.text}”未自动改写（{h.rule.description}）。"
-    return Flag(h.rule.id, h.start, h.end, h.text, message, suggestion, citation)
-
-
 def analyse(text: str, pack: RulePack, *, windowed: bool = True) -> RewriteResult:
     """Apply ``pack`` to ``text`` (already checked): the engine behind ``rewrite``."""
     warnings: list[str] = []
@@ -332,8 +342,7 @@ def analyse(text: str, pack: RulePack, *, windowed: bool = True) -> RewriteResul
     for h in _greedy(candidates):
         citation = pack.citation(h.rule.id)
         if quoted.overlaps(h.start, h.end):
-            flags.append(_quoted_flag(h, citation))
-            continue
+            continue  # the customer's own words, quoted (复述): left as written, not flagged
         if h.after == h.text or _creates_forbidden(text, h):
             continue
         after = h.after or ""

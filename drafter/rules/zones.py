@@ -44,6 +44,9 @@ class SpeechFile(Strict):
     quotes: list[Pair] = Field(description="quotation marks: [open, close]")
     speakers: list[str] = Field(description="who may be quoted or reported")
     speech_verbs: list[str] = Field(description="verbs that introduce what someone said")
+    quote_verbs: list[str] = Field(
+        default_factory=list, description="verbs that introduce someone's words only in quotes"
+    )
     speech_gap: int = Field(8, ge=0, le=20, description="characters between speaker and verb")
     not_speech: list[str] = Field(default_factory=list, description="look-alikes of speech verbs")
     customer_labels: list[str] = Field(description="labels of the customer's turns")
@@ -62,6 +65,7 @@ class Speech:
     intro: re.Pattern[str]  # a speaker and a speech verb, ending where the words start
     label: re.Pattern[str]  # a labelled line; group "who" is the label
     customer_labels: frozenset[str]
+    quote_only: frozenset[str]
     verbs: re.Pattern[str]  # a speech verb anywhere (a label's "name" must not hold one)
     forward: re.Pattern[str]
     group: re.Pattern[str]
@@ -86,7 +90,8 @@ def _alternation(words: list[str]) -> str:
 
 
 def compile_speech(spec: SpeechFile) -> Speech:
-    speakers, verbs = _alternation(spec.speakers), _alternation(spec.speech_verbs)
+    speakers = _alternation(spec.speakers)
+    verbs = _alternation([*spec.speech_verbs, *spec.quote_verbs])
     not_speech = _alternation(spec.not_speech) if spec.not_speech else "(?!)"
     opens = "".join(re.escape(o) for o, _c in spec.quotes)
     intro = re.compile(
@@ -110,6 +115,7 @@ def compile_speech(spec: SpeechFile) -> Speech:
         intro=intro,
         label=label,
         customer_labels=frozenset(spec.customer_labels),
+        quote_only=frozenset(spec.quote_verbs),
         verbs=re.compile(verbs),
         forward=forward,
         group=re.compile(_alternation(spec.group_address)),
@@ -190,7 +196,9 @@ def speech_zones(
     sp = speech or load_speech()
     zones = Zones()
     for open_, close in sp.titles:
-        for m in re.finditer(rf"{re.escape(open_)}[^{re.escape(open_ + close)}\n]*{re.escape(close)}", text):
+        for m in re.finditer(
+            rf"{re.escape(open_)}[^{re.escape(open_ + close)}\n]*{re.escape(close)}", text
+        ):
             zones.titles.append(m.span())
     zones.customer = _turns(text, sp)
     for m in sp.forward.finditer(text):
@@ -207,6 +215,8 @@ def speech_zones(
                 zones.quoted.append(inner)
                 introduced[at] = inner
             continue
+        if m.group("verb") in sp.quote_only:
+            continue  # without quotation marks this is the agent speaking, not reporting
         stop = at
         while stop < len(text) and text[stop] not in _CLAUSE_END:
             stop += 1

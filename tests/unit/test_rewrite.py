@@ -59,7 +59,13 @@ def assert_contract(result) -> None:
         assert f.message
     for fact in fact_spans(original):
         for c in result.changes:
-            assert c.end <= fact.start or c.start >= fact.end, f"{c.rule} touches fact {fact.text}"
+            if c.end <= fact.start or c.start >= fact.end:
+                continue
+            # a change may move a clause that holds a fact, never alter or cut it
+            assert c.start <= fact.start and fact.end <= c.end, f"{c.rule} cuts fact {fact.text}"
+            assert c.after.count(fact.text) >= c.before.count(fact.text), (
+                f"{c.rule} drops {fact.text}"
+            )
 
 
 # --------------------------------------------------------------------------- dataset
