@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -118,3 +119,41 @@ def apply_changes(original: str, changes: list[Change]) -> str:
         pos = c.end
     out.append(original[pos:])
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class ChangeGroup:
+    """Identical changes (same rule, same text, same replacement) reviewed as one: 你 → 您 ×22."""
+
+    rule: str
+    before: str
+    after: str
+    explanation: str
+    citation: Citation | None
+    indices: tuple[int, ...]  # positions of the group's changes in the result's ``changes``
+
+    @property
+    def count(self) -> int:
+        return len(self.indices)
+
+
+def group_changes(changes: Sequence[Change]) -> list[ChangeGroup]:
+    """The changes grouped by (rule, before, after), in the order each first appears."""
+    order: dict[tuple[str, str, str], list[int]] = {}
+    for i, c in enumerate(changes):
+        order.setdefault((c.rule, c.before, c.after), []).append(i)
+    return [
+        ChangeGroup(
+            rule, before, after, changes[ix[0]].explanation, changes[ix[0]].citation, tuple(ix)
+        )
+        for (rule, before, after), ix in order.items()
+    ]
+
+
+def expand_decisions(groups: Sequence[ChangeGroup], accepted: Sequence[bool], n: int) -> list[bool]:
+    """Per-change decisions from per-group ones (a group's decision holds for all its changes)."""
+    out = [True] * n
+    for group, ok in zip(groups, accepted):
+        for i in group.indices:
+            out[i] = bool(ok)
+    return out

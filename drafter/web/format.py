@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from difflib import SequenceMatcher
 from html import escape
 
-from drafter.types import Change, Citation, Flag, Passage
+from drafter.types import Change, Citation, Flag, Passage, group_changes
 
 
 def _e(text: object) -> str:
@@ -106,14 +106,24 @@ def text_diff_html(before: str, after: str) -> str:
 
 
 def change_rows(changes: Sequence[Change], accepted: Sequence[bool] | None = None) -> list[list]:
-    """Rows of the change table: [采纳, #, 规则, 原文 → 改为, 说明, 依据] (plain text cells)."""
+    """Rows of the change table, one per group of identical changes (你 → 您 ×22, accepted or
+    rejected together): [采纳, #, 规则, 原文 → 改为, 说明, 依据] (plain text cells)."""
     if accepted is None:
         accepted = [True] * len(changes)
     rows = []
-    for i, (c, ok) in enumerate(zip(changes, accepted), 1):
-        after = c.after if c.after else "（删去）"
+    for i, g in enumerate(group_changes(changes), 1):
+        after = g.after if g.after else "（删去）"
+        times = f" ×{g.count}" if g.count > 1 else ""
+        ok = all(accepted[k] for k in g.indices)
         rows.append(
-            [bool(ok), i, c.rule, f"{c.before} → {after}", c.explanation, citation_text(c.citation)]
+            [
+                ok,
+                i,
+                g.rule,
+                f"{g.before} → {after}{times}",
+                g.explanation,
+                citation_text(g.citation),
+            ]
         )
     return rows
 

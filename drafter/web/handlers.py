@@ -27,7 +27,7 @@ from drafter.knowledge.ingest import clean_file, ingest
 from drafter.retrieval.hybrid import search
 from drafter.retrieval.index import build_index, status
 from drafter.text import decode as textio
-from drafter.types import RewriteResult, apply_changes
+from drafter.types import RewriteResult, apply_changes, expand_decisions, group_changes
 from drafter.web import format as fmt
 
 log = logging.getLogger("drafter.ui")
@@ -90,6 +90,12 @@ def accepted_from(rows: Any, n: int) -> list[bool]:
         for v in values[:n]
     ]
     return out + [True] * (n - len(out))
+
+
+def decisions(rows: Any, result: RewriteResult) -> list[bool]:
+    """Per-change decisions from the change table, whose rows are groups of identical changes."""
+    groups = group_changes(result.changes)
+    return expand_decisions(groups, accepted_from(rows, len(groups)), len(result.changes))
 
 
 def _final(result: RewriteResult, accepted: list[bool]) -> str:
@@ -170,7 +176,7 @@ def on_toggle(rows: Any, judged: Judged | None):
         return gr.skip(), gr.skip(), ""
     try:
         result = judged.result
-        accepted = accepted_from(rows, len(result.changes))
+        accepted = decisions(rows, result)
         return (
             _final(result, accepted),
             fmt.diff_html(result.original, result.changes, accepted, result.flags),
@@ -186,7 +192,7 @@ def on_copy_final(final: str, rows: Any, judged: Judged | None):
         return fmt.status_html("已复制。" if final else "", ok=True)
     try:
         result = judged.result
-        accepted = accepted_from(rows, len(result.changes))
+        accepted = decisions(rows, result)
         feedback.record(
             result.original,
             result.rewritten,

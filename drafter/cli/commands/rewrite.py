@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from drafter.engines import registry
-from drafter.types import RewriteResult
+from drafter.types import RewriteResult, group_changes
 
 if TYPE_CHECKING:
     from drafter.core import Drafter
@@ -55,6 +55,9 @@ def _cite(citation) -> str:
     return f"依据：《{citation.source}》“{citation.quote}” [{citation.passage_id}]"
 
 
+SHOWN_POSITIONS = 6  # positions listed for a group of identical changes
+
+
 def _print_human(result) -> None:
     from drafter.rules.engine import line_col
 
@@ -64,12 +67,18 @@ def _print_human(result) -> None:
     if not result.changes and not result.flags:
         out.write("没有需要改动或提示的地方。\n")
     if result.changes:
-        out.write(f"改动 {len(result.changes)} 处：\n")
-        for i, c in enumerate(result.changes, 1):
-            line, col = line_col(result.original, c.start)
-            after = f"“{c.after}”" if c.after else "（删去）"
-            out.write(f"{i:>2}. {line}:{col} “{c.before}” → {after}  [{c.rule}]\n")
-            out.write(f"    {c.explanation}\n    {_cite(c.citation)}\n")
+        groups = group_changes(result.changes)
+        same = f"，相同的改动合为 {len(groups)} 组" if len(groups) < len(result.changes) else ""
+        out.write(f"改动 {len(result.changes)} 处{same}：\n")
+        for i, g in enumerate(groups, 1):
+            where = [line_col(result.original, result.changes[k].start) for k in g.indices]
+            at = "、".join(f"{ln}:{col}" for ln, col in where[:SHOWN_POSITIONS])
+            if len(where) > SHOWN_POSITIONS:
+                at += f" 等 {len(where)} 处"
+            after = f"“{g.after}”" if g.after else "（删去）"
+            times = f" ×{g.count}" if g.count > 1 else ""
+            out.write(f"{i:>2}. {at} “{g.before}” → {after}{times}  [{g.rule}]\n")
+            out.write(f"    {g.explanation}\n    {_cite(g.citation)}\n")
     if result.flags:
         out.write(f"提示 {len(result.flags)} 处（未自动改写，请人工处理）：\n")
         for i, f in enumerate(result.flags, 1):
