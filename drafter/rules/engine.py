@@ -306,7 +306,19 @@ def _flag_for(h: _Hit, citation: Citation | None) -> Flag:
     return Flag(rule.id, h.start, h.end, h.text, message, suggestion, citation)
 
 
-def analyse(text: str, pack: RulePack, *, windowed: bool = True) -> RewriteResult:
+# A rewrite that moves a clause of the draft (为什么你把…扔了 -> 你把…扔了的原因) carries the
+# clause's own words along; the rules are applied to them too (once), so no 你 is left behind.
+_NESTED_MIN = 6
+
+
+def _settled(after: str, pack: RulePack, depth: int) -> str:
+    if depth > 0 or len(after) < _NESTED_MIN:
+        return after
+    inner = analyse(after, pack, depth=depth + 1)
+    return inner.rewritten if inner.changes else after
+
+
+def analyse(text: str, pack: RulePack, *, windowed: bool = True, depth: int = 0) -> RewriteResult:
     """Apply ``pack`` to ``text`` (already checked): the engine behind ``rewrite``."""
     warnings: list[str] = []
     if not has_chinese(text):
@@ -335,9 +347,19 @@ def analyse(text: str, pack: RulePack, *, windowed: bool = True) -> RewriteResul
         if h.rule.protect:
             protected.append((h.start, h.end))
 
-    # Changes: rewrite hits outside protected flags; inside a customer quote they become flags.
+    # Changes: rewrite hits that leave every protected flag as written (outside it, or a
+    # clause-moving rewrite that carries it whole: 排查为什么灰度…… -> 排查灰度……的原因).
     shielded = _Spans(protected)
-    candidates = [h for h in hits if h.rule.rewrites and not shielded.overlaps(h.start, h.end)]
+    flagged = [FactSpan("flag", s, e, text[s:e]) for s, e in protected]
+    candidates = [
+        h
+        for h in hits
+        if h.rule.rewrites
+        and (
+            not shielded.overlaps(h.start, h.end)
+            or _carries_facts(flagged, h.start, h.end, h.text, h.after)
+        )
+    ]
     changes: list[Change] = []
     for h in _greedy(candidates):
         citation = pack.citation(h.rule.id)
@@ -345,7 +367,7 @@ def analyse(text: str, pack: RulePack, *, windowed: bool = True) -> RewriteResul
             continue  # the customer's own words, quoted (复述): left as written, not flagged
         if h.after == h.text or _creates_forbidden(text, h):
             continue
-        after = h.after or ""
+        after = _settled(h.after or "", pack, depth)
         template = h.pattern.explanation or h.rule.explanation
         assert template is not None  # a rewrite rule's file must give an explanation
         explanation = template.format(action=_action(h.text, after), before=h.text, after=after)
