@@ -49,6 +49,9 @@ class SpeechFile(Strict):
     )
     speech_gap: int = Field(8, ge=0, le=20, description="characters between speaker and verb")
     not_speech: list[str] = Field(default_factory=list, description="look-alikes of speech verbs")
+    continuations: list[str] = Field(
+        default_factory=list, description="speaker-less continuations of reported speech (还说)"
+    )
     customer_labels: list[str] = Field(description="labels of the customer's turns")
     agent_labels: list[str] = Field(description="labels of the agent's turns")
     label_name: int = Field(12, ge=0, le=30, description="characters of a name after a label")
@@ -94,9 +97,10 @@ def compile_speech(spec: SpeechFile) -> Speech:
     verbs = _alternation([*spec.speech_verbs, *spec.quote_verbs])
     not_speech = _alternation(spec.not_speech) if spec.not_speech else "(?!)"
     opens = "".join(re.escape(o) for o, _c in spec.quotes)
+    continued = _alternation(spec.continuations) if spec.continuations else "(?!)"
     intro = re.compile(
-        rf"(?:{speakers})[^{re.escape(_CLAUSE_END)}{opens}]{{0,{spec.speech_gap}}}?"
-        rf"(?!{not_speech})(?P<verb>{verbs})(?:了|过|過|道)?\s*[：:，,]?\s*"
+        rf"(?:(?:{speakers})[^{re.escape(_CLAUSE_END)}{opens}]{{0,{spec.speech_gap}}}?"
+        rf"(?!{not_speech})(?P<verb>{verbs})|(?P<cont>{continued}))(?:了|过|過|道)?\s*[：:，,]?\s*"
     )
     labels = _alternation([*spec.customer_labels, *spec.agent_labels])
     label = re.compile(
@@ -206,7 +210,8 @@ def speech_zones(
 
     introduced: dict[int, tuple[int, int]] = {}
     for m in sp.intro.finditer(text):
-        if edge_ok is not None and not (edge_ok(m.start("verb")) and edge_ok(m.end("verb"))):
+        verb = "verb" if m.group("verb") else "cont"
+        if edge_ok is not None and not (edge_ok(m.start(verb)) and edge_ok(m.end(verb))):
             continue
         at = m.end()
         if at < len(text) and text[at] in sp.quotes:
@@ -215,8 +220,16 @@ def speech_zones(
                 zones.quoted.append(inner)
                 introduced[at] = inner
             continue
-        if m.group("verb") in sp.quote_only:
+        if m.group("verb") and m.group("verb") in sp.quote_only:
             continue  # without quotation marks this is the agent speaking, not reporting
+        if m.group(0).rstrip().endswith(("：", ":")):
+            # 客户说：…… without quotation marks is a quotation all the same, to the line's end.
+            stop = text.find("\n", at)
+            stop = len(text) if stop < 0 else stop
+            if stop > at:
+                zones.quoted.append((at, stop))
+                introduced[at] = (at, stop - 1)
+            continue
         stop = at
         while stop < len(text) and text[stop] not in _CLAUSE_END:
             stop += 1
