@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
+from typing import Any
 
 from drafter.rules import pack as rulepack
 from drafter.rules.model import Pattern, Rule, RulePack
@@ -21,7 +22,6 @@ from drafter.text import segment as tokenize
 from drafter.text.decode import check_text, has_chinese
 from drafter.text.facts import FactSpan, fact_spans
 from drafter.text.script import S2T, T2S
-from drafter.text.segment import tokenize_with_offsets
 from drafter.types import Change, Citation, Flag, RewriteResult, apply_changes
 
 ENGINE = "offline"
@@ -50,6 +50,7 @@ class _Segmenter:
         self.text = text
         self._runs: dict[int, tuple[int, int, list[tuple[str, int, int]]]] = {}
         self._freq: dict[str, int] | None = None
+        self._tokenizer: Any = None  # the active state's jieba, fetched once per draft
 
     def _run_at(self, pos: int) -> tuple[int, int, list[tuple[str, int, int]]]:
         hit = self._runs.get(pos)
@@ -62,7 +63,8 @@ class _Segmenter:
         end = m.end() if m else pos
 
         tokens = [
-            (w, start + s, start + e) for w, s, e in tokenize_with_offsets(self.text[start:end])
+            (w, start + s, start + e)
+            for w, s, e in self.tokenizer.tokenize(self.text[start:end], mode="default", HMM=True)
         ]
         run = (start, end, tokens)
         for i in range(start, end + 1):
@@ -72,8 +74,14 @@ class _Segmenter:
     @property
     def freq(self) -> dict[str, int]:
         if self._freq is None:
-            self._freq = tokenize._get().FREQ  # the configured tokenizer, user dictionary included
+            self._freq = self.tokenizer.FREQ  # the configured tokenizer, user dictionary included
         return self._freq
+
+    @property
+    def tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            self._tokenizer = tokenize._get()
+        return self._tokenizer
 
     def _word_spans(self, pos: int) -> bool:
         """True when some dictionary word could contain both ``text[pos-1]`` and ``text[pos]``.
@@ -199,6 +207,7 @@ def _find_hits(
     doc_hant: bool,
     windowed: bool = True,
     zones: Zones | None = None,
+    seg: _Segmenter | None = None,
 ) -> list[_Hit]:
     """Every hit of every rule that survives its exceptions, the facts and word boundaries.
 
@@ -206,7 +215,7 @@ def _find_hits(
     hit contains one, at most NEEDS_MARGIN characters from either end); ``windowed=False``
     searches the whole text, for tests.
     """
-    seg = _Segmenter(text)
+    seg = seg or _Segmenter(text)
     zones = zones or Zones()
     untouchable = _Spans(zones.untouchable)
     fact_index = _Spans([(f.start, f.end) for f in facts])
@@ -314,6 +323,8 @@ _NESTED_MIN = 6
 def _settled(after: str, pack: RulePack, depth: int) -> str:
     if depth > 0 or len(after) < _NESTED_MIN:
         return after
+    if not any(r.needs is None or r.needs.search(after) for r in pack.rules if r.rewrites):
+        return after  # nothing any rewrite rule could change
     inner = analyse(after, pack, depth=depth + 1)
     return inner.rewritten if inner.changes else after
 
@@ -326,9 +337,12 @@ def analyse(text: str, pack: RulePack, *, windowed: bool = True, depth: int = 0)
         return RewriteResult(text, text, ENGINE, [], [], warnings)
 
     facts = fact_spans(text)
-    zones = speech_zones(text, edge_ok=_Segmenter(text).edge_ok)
+    seg = _Segmenter(text)
+    zones = speech_zones(text, edge_ok=seg.edge_ok)
     hant, hans = _count_script(text)
-    hits = _find_hits(text, pack, facts, doc_hant=hant > hans, windowed=windowed, zones=zones)
+    hits = _find_hits(
+        text, pack, facts, doc_hant=hant > hans, windowed=windowed, zones=zones, seg=seg
+    )
 
     # Flags: existence rules and flag-only substitutions, outside the customer's own words.
     flags: list[Flag] = []

@@ -63,8 +63,9 @@ class SpeechFile(Strict):
 class Speech:
     """The compiled patterns of a speech file."""
 
-    titles: tuple[tuple[str, str], ...]
+    titles: re.Pattern[str]  # a bracketed title, 《…》
     quotes: dict[str, str]
+    openers: re.Pattern[str]  # any opening quotation mark
     intro: re.Pattern[str]  # a speaker and a speech verb, ending where the words start
     label: re.Pattern[str]  # a labelled line; group "who" is the label
     customer_labels: frozenset[str]
@@ -114,8 +115,14 @@ def compile_speech(spec: SpeechFile) -> Speech:
         re.MULTILINE,
     )
     return Speech(
-        titles=tuple((o, c) for o, c in spec.titles),
+        titles=re.compile(
+            "|".join(
+                rf"{re.escape(o)}[^{re.escape(o + c)}\n]*{re.escape(c)}" for o, c in spec.titles
+            )
+            or "(?!)"
+        ),
         quotes={o: c for o, c in spec.quotes},
+        openers=re.compile("[" + "".join(re.escape(o) for o, _c in spec.quotes) + "]"),
         intro=intro,
         label=label,
         customer_labels=frozenset(spec.customer_labels),
@@ -199,11 +206,7 @@ def speech_zones(
     """
     sp = speech or load_speech()
     zones = Zones()
-    for open_, close in sp.titles:
-        for m in re.finditer(
-            rf"{re.escape(open_)}[^{re.escape(open_ + close)}\n]*{re.escape(close)}", text
-        ):
-            zones.titles.append(m.span())
+    zones.titles = [m.span() for m in sp.titles.finditer(text)]
     zones.customer = _turns(text, sp)
     for m in sp.forward.finditer(text):
         zones.customer.append((m.end(), _paragraph_end(text, m.end())))
@@ -236,19 +239,19 @@ def speech_zones(
         if stop > at:
             zones.reported.append((at, stop))
     # Quoted text no speaker introduces is a name or a title.
-    i = 0
-    while i < len(text):
-        if i in introduced:
-            i = introduced[i][1] + 1
+    resume = 0
+    for q in sp.openers.finditer(text):
+        i = q.start()
+        if i < resume:
             continue
-        if text[i] in sp.quotes:
-            inner = _quoted(text, sp, i)
-            if inner is not None:
-                if not _within(zones.quoted, *inner):
-                    zones.titles.append((inner[0] - 1, inner[1] + 1))
-                i = inner[1] + 1
-                continue
-        i += 1
+        if i in introduced:
+            resume = introduced[i][1] + 1
+            continue
+        inner = _quoted(text, sp, i)
+        if inner is not None:
+            if not _within(zones.quoted, *inner):
+                zones.titles.append((inner[0] - 1, inner[1] + 1))
+            resume = inner[1] + 1
     zones.group = bool(sp.group.search(text))
     return zones
 
