@@ -169,15 +169,25 @@ def _paragraph_end(text: str, start: int) -> int:
     return len(text) if end < 0 else end
 
 
+# Any short label at the start of a line (店长：, 王经理：) ends the turn before it.
+_ANY_LABEL = re.compile(
+    r"^[ \t　]*(?:[\[【(（]?\d{1,2}:\d{2}(?::\d{2})?[\]】)）]?[ \t　]*)?[\[【]?"
+    r"[^\s：:，。！？,.!?“”「」\[\]【】]{1,8}[\]】]?[ \t　]*[：:]",
+    re.MULTILINE,
+)
+
+
 def _turns(text: str, sp: Speech) -> list[tuple[int, int]]:
     """The customer's turns: from a customer label to the next labelled line (or blank line)."""
     # 客户说：“……” is a quotation, not a label with the name 说.
     labels = [m for m in sp.label.finditer(text) if not sp.verbs.search(m.group("name") or "")]
+    starts = sorted({m.start() for m in labels} | {m.start() for m in _ANY_LABEL.finditer(text)})
     out = []
-    for i, m in enumerate(labels):
+    for m in labels:
         if m.group("who") not in sp.customer_labels:
             continue
-        stop = labels[i + 1].start() if i + 1 < len(labels) else len(text)
+        later = [s for s in starts if s > m.start()]
+        stop = later[0] if later else len(text)
         stop = min(stop, _paragraph_end(text, m.end()))
         if stop > m.end():
             out.append((m.end(), stop))
