@@ -8,7 +8,7 @@ The rewrite rules change only the agent's own speech. `speech_zones(text)` finds
   and forwarded customer text (客户反馈：…): never changed, never flagged;
 - ``quoted``: the customer's words the agent quotes (您说“……”): flagged, never rewritten;
 - ``reported``: the customer's words the agent reports without quotes (您刚才说你们的师傅
-  迟到了), up to the end of the clause: there 你们 means *us*;
+  迟到了), up to the end of the clause: there 你们 means *us*, so they are left as written;
 - ``group``: the whole draft, when it addresses a group (你们好, 各位): 你们 is then 各位.
 
 The labels, speech verbs and markers are data: knowledge/speech.yaml.
@@ -49,6 +49,9 @@ class SpeechFile(Strict):
     )
     speech_gap: int = Field(8, ge=0, le=20, description="characters between speaker and verb")
     not_speech: list[str] = Field(default_factory=list, description="look-alikes of speech verbs")
+    modals: list[str] = Field(
+        default_factory=list, description="words before the verb that make it no report (您要投诉)"
+    )
     continuations: list[str] = Field(
         default_factory=list, description="speaker-less continuations of reported speech (还说)"
     )
@@ -70,6 +73,7 @@ class Speech:
     label: re.Pattern[str]  # a labelled line; group "who" is the label
     customer_labels: frozenset[str]
     quote_only: frozenset[str]
+    modal: re.Pattern[str]  # 您要投诉…: an intention, not a report
     verbs: re.Pattern[str]  # a speech verb anywhere (a label's "name" must not hold one)
     forward: re.Pattern[str]
     group: re.Pattern[str]
@@ -85,8 +89,9 @@ class Zones:
 
     @property
     def untouchable(self) -> list[tuple[int, int]]:
-        """Spans no rule may change or flag."""
-        return [*self.titles, *self.customer]
+        """Spans no rule may change or flag: titles, the customer's turns and reported words
+        (in 您刚才说你们的师傅迟到了, 你们 means us: writing 您 would invert it)."""
+        return [*self.titles, *self.customer, *self.reported]
 
 
 def _alternation(words: list[str]) -> str:
@@ -100,7 +105,7 @@ def compile_speech(spec: SpeechFile) -> Speech:
     opens = "".join(re.escape(o) for o, _c in spec.quotes)
     continued = _alternation(spec.continuations) if spec.continuations else "(?!)"
     intro = re.compile(
-        rf"(?:(?:{speakers})[^{re.escape(_CLAUSE_END)}{opens}]{{0,{spec.speech_gap}}}?"
+        rf"(?:(?:{speakers})(?P<gap>[^{re.escape(_CLAUSE_END)}{opens}]{{0,{spec.speech_gap}}}?)"
         rf"(?!{not_speech})(?P<verb>{verbs})|(?P<cont>{continued}))(?:了|过|過|道)?\s*[：:，,]?\s*"
     )
     labels = _alternation([*spec.customer_labels, *spec.agent_labels])
@@ -127,6 +132,7 @@ def compile_speech(spec: SpeechFile) -> Speech:
         label=label,
         customer_labels=frozenset(spec.customer_labels),
         quote_only=frozenset(spec.quote_verbs),
+        modal=re.compile(_alternation(spec.modals) if spec.modals else "(?!)"),
         verbs=re.compile(verbs),
         forward=forward,
         group=re.compile(_alternation(spec.group_address)),
@@ -223,6 +229,8 @@ def speech_zones(
 
     introduced: dict[int, tuple[int, int]] = {}
     for m in sp.intro.finditer(text):
+        if m.group("gap") and sp.modal.search(m.group("gap")):
+            continue  # 您要投诉就去……: what the customer may do, not what they said
         verb = "verb" if m.group("verb") else "cont"
         if edge_ok is not None and not (edge_ok(m.start(verb)) and edge_ok(m.end(verb))):
             continue
