@@ -18,6 +18,7 @@ from typing import Any
 from drafter.rules import pack as rulepack
 from drafter.rules.model import Pattern, Rule, RulePack
 from drafter.rules.zones import Zones, speech_zones
+from drafter.state import current
 from drafter.text import segment as tokenize
 from drafter.text.decode import check_text, has_chinese
 from drafter.text.facts import FactSpan, fact_spans
@@ -400,8 +401,9 @@ def analyse(text: str, pack: RulePack, *, windowed: bool = True, depth: int = 0)
 
 def rewrite_offline(text: str) -> RewriteResult:
     """Rewrite a draft with the offline rules engine (engine ``"offline"``)."""
-    check_text(text)
-    return analyse(text, rulepack.get_pack())
+    with current().active():  # one look at the settings for the whole draft
+        check_text(text)
+        return analyse(text, rulepack.get_pack())
 
 
 # --------------------------------------------------------------------------- check
