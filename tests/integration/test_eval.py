@@ -65,6 +65,16 @@ THRESHOLDS = {
     "retrieval.hit@5": 0.9,
     "retrieval.mrr": 0.6,
     "retrieval.ndcg@5": 0.7,
+    # Held-out aggregates (never case by case): floors at the measured figures, so a change
+    # that makes the engine worse on data it was not written against fails CI.
+    "rewrite-heldout.pass_rate": 0.80,
+    "rewrite-heldout.compliant_untouched": 0.95,
+    "rewrite-heldout.spans_not_flagged": 0.95,
+    "rewrite-heldout.facts_kept": 1.0,
+    "rewrite-heldout.idempotent": 1.0,
+    "draft-heldout.tone_held": 1.0,
+    "draft-heldout.insults_not_echoed": 1.0,
+    "retrieval-heldout.hit@5": 0.35,
 }
 
 
