@@ -27,8 +27,9 @@ from drafter.types import Change, Citation, Flag, RewriteResult, apply_changes
 
 ENGINE = "offline"
 
-# A rewrite must never create these where the original had none (可能是 -> 是 next to 是...).
-_FORBIDDEN = ("是是", "您您")
+# A rewrite must never create these where the original had none (可能是 -> 是 next to 是…,
+# a clause ending in 的 + 的原因).
+_FORBIDDEN = ("是是", "您您", "的的")
 
 # jieba cuts each run of these characters on its own (its re_han_default), so tokenizing the
 # run around a hit gives exactly the tokens of the whole text.

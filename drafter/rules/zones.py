@@ -106,7 +106,9 @@ def compile_speech(spec: SpeechFile) -> Speech:
     continued = _alternation(spec.continuations) if spec.continuations else "(?!)"
     intro = re.compile(
         rf"(?:(?:{speakers})(?P<gap>[^{re.escape(_CLAUSE_END)}{opens}]{{0,{spec.speech_gap}}}?)"
-        rf"(?!{not_speech})(?P<verb>{verbs})|(?P<cont>{continued}))(?:了|过|過|道)?\s*[：:，,]?\s*"
+        # 在留言里 / 投诉中: a verb followed by a place word is a noun, not speech
+        rf"(?!{not_speech})(?P<verb>{verbs})(?![里裡中上内內])|(?P<cont>{continued}))"
+        r"(?:了|过|過|道)?\s*[：:，,]?\s*"
     )
     labels = _alternation([*spec.customer_labels, *spec.agent_labels])
     label = re.compile(
