@@ -77,8 +77,6 @@ class LLMEngine(Engine):
             raise NotConfiguredError("LLM 引擎未配置。")
 
     def rewrite(self, text: str) -> RewriteResult:
-        # The LLM path (openai, prompts, validation) is imported only when an LLM is used.
-
         self._require()
         return rewrite_with_llm(text)
 
@@ -90,7 +88,6 @@ class LLMEngine(Engine):
         situation: str | None = None,
         **llm_options: Any,
     ) -> DraftResult:
-
         if not llm_options:  # the eval harness passes its own cache/replay options
             self._require()
         inputs = analyse_message(message, channel, situation)

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -66,8 +67,6 @@ def chroma_client(build_dir: Path | None):
     chroma_settings = Settings(anonymized_telemetry=False)
     url = current().settings.chroma_url
     if url:
-        from urllib.parse import urlparse
-
         u = urlparse(url if "://" in url else f"http://{url}")
         return chromadb.HttpClient(
             host=u.hostname or "localhost",

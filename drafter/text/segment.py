@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +138,6 @@ def _load_tokenizer(state: State) -> Any:
     except OSError:
         writable = False
     if not writable:  # a read-only state folder: jieba's cache goes to a private temp folder
-        import tempfile
-
         cache_dir = Path(tempfile.mkdtemp(prefix="drafter-jieba-"))
     tok = jieba.Tokenizer(str(_compact_dictionary(cache_dir)))
     tok.tmp_dir = str(cache_dir)

@@ -8,6 +8,7 @@ is never overwritten on failure, and no traceback reaches the page.
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from drafter import feedback
 from drafter.drafting.composer import placeholders_in
 from drafter.drafting.pack import load_pack
 from drafter.engines import registry as engines
+from drafter.engines.llm.rewriting import stream_rewrite
 from drafter.engines.registry import draft
 from drafter.errors import DrafterError, InputError
 from drafter.evaluation import report, runner
@@ -148,8 +150,6 @@ def on_rewrite(text: str, engine: str):
     try:
         textio.check_text(text)
         if engines.resolve(engine or "auto") == "llm":
-            from drafter.engines.llm.rewriting import stream_rewrite
-
             result = None
             for item in stream_rewrite(text):
                 if isinstance(item, RewriteResult):
@@ -434,7 +434,6 @@ def _num(value: Any) -> str:
 
 def on_eval_run(only_failed: bool):
     """Run the offline suites; the summary, per-case results and the HTML report to download."""
-    import tempfile
 
     try:
         run = runner.run(engine="offline")

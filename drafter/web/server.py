@@ -8,6 +8,9 @@ a bounded queue with concurrency limits, no share link.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 from pathlib import Path
 
 import gradio as gr
@@ -95,9 +98,6 @@ class BasicAuthGate:
         self.users = [(u.encode(), p.encode()) for u, p in users]
 
     def _allowed(self, header: bytes) -> bool:
-        import base64
-        import binascii
-        import hmac
 
         scheme, _, value = header.partition(b" ")
         if scheme.lower() != b"basic":

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import SecretStr
+
 from drafter.errors import NotConfiguredError
 from drafter.state import current
 
@@ -77,7 +79,6 @@ def openai_client(cfg: LLMConfig):
 def langchain_chat(cfg: LLMConfig, timeout: float, **kwargs: Any):
     """A ``langchain_openai.ChatOpenAI`` for one attempt (``timeout`` = the time left)."""
     from langchain_openai import ChatOpenAI
-    from pydantic import SecretStr
 
     return ChatOpenAI(
         model=cfg.model,
