@@ -331,3 +331,16 @@ def test_a_missing_quote_is_a_warning_not_a_fake_citation(tmp_path, monkeypatch)
 
 def test_module_has_no_business_with_the_cli():
     assert "argparse" not in Path(draft_mod.__file__).read_text(encoding="utf-8")
+
+
+def test_figures_inside_an_injected_instruction_are_never_facts():
+    case = SPECIAL["injection_with_issue"]
+    message = fixture_text("injection_with_issue")
+    for channel in ("chat", "email"):
+        result = draft(message, channel=channel, engine="offline")
+        facts = [f.text for f in result.facts]
+        for fact in case["facts"]:  # the customer's own facts are restated
+            assert fact in facts and fact in result.reply
+        for figure in case["injected"]:  # the injection's figures are neither facts nor granted
+            assert figure not in facts and figure not in result.reply
+        assert any("没有执行" in w for w in result.warnings)
