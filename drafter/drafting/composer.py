@@ -27,7 +27,7 @@ from drafter.knowledge.corpus import get_corpus, locate
 from drafter.rules.engine import rewrite_offline
 from drafter.state import current
 from drafter.text.decode import check_text, has_chinese
-from drafter.text.facts import fact_spans
+from drafter.text.facts import addressee, fact_spans
 from drafter.types import Citation, Passage, Usage
 
 OFFLINE = "offline"
@@ -162,7 +162,9 @@ def _cite(pack: Pack, grounds, citations: list[Citation], warnings: list[str]) -
             citations.append(c)
 
 
-def compose(pack: Pack, det: Detection, channel: str, facts: list[Fact]) -> _Composed:
+def compose(
+    pack: Pack, det: Detection, channel: str, facts: list[Fact], message: str = ""
+) -> _Composed:
     """The offline reply: the situation's phrases for the channel, filled in and cited."""
     situation = pack.situation(det.situation)
     shown = restated_facts(pack, facts)
@@ -212,7 +214,13 @@ def compose(pack: Pack, det: Detection, channel: str, facts: list[Fact]) -> _Com
         sign_off = (
             "\n".join([*pack.closing_lines]) + "\n\n" + "\n".join(x for x in (team, signature) if x)
         )
-        reply = "\n\n".join([pack.salutation, *paragraphs, sign_off.strip()])
+        name = addressee(message, pack.unknown_title) if pack.salutation_named else None
+        salutation = (
+            pack.salutation_named.replace("{name}", name)
+            if name and pack.salutation_named
+            else pack.salutation
+        )
+        reply = "\n\n".join([salutation, *paragraphs, sign_off.strip()])
         if "greeting" not in steps:
             steps.insert(0, "greeting")  # the salutation greets
     order = list(pack.steps)
@@ -283,7 +291,7 @@ def _offline(
     message: str, channel: str, pack: Pack, facts: list[Fact], det: Detection, forced: bool
 ) -> DraftResult:
     """The offline composer's draft, after the tone pass."""
-    composed = compose(pack, det, channel, facts)
+    composed = compose(pack, det, channel, facts, message)
     result = DraftResult(
         message=message,
         reply=composed.reply,

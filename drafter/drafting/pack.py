@@ -88,6 +88,8 @@ class Pack:
     phrases: dict[str, Phrase]
     salutation: str
     closing_lines: tuple[str, ...]
+    salutation_named: str | None = None
+    unknown_title: str = "先生/女士"
 
     def situation(self, sid: str) -> Situation:
         return self.situations[sid]
@@ -168,6 +170,8 @@ def _build(spec: draft_models.DraftingFile, path: Path) -> Pack:
         situations=situations,
         phrases=phrases,
         salutation=spec.email.salutation,
+        salutation_named=spec.email.salutation_named,
+        unknown_title=spec.email.unknown_title,
         closing_lines=tuple(spec.email.closing_lines),
     )
 

@@ -159,6 +159,10 @@ class TimeLimits(Strict):
 
 class Email(Strict):
     salutation: Text = Field(description="邮件的称呼")
+    salutation_named: Text | None = Field(
+        None, description="知道客户姓名时的称呼，{name} 处填客户的称呼（王先生、李女士）"
+    )
+    unknown_title: Text = Field("先生/女士", description="只知道姓时接在姓后面的称呼")
     closing_lines: Words = Field(default_factory=list)
 
 

@@ -304,3 +304,31 @@ def overlaps_fact(spans: list[FactSpan], start: int, end: int) -> bool:
         if s.end > start:
             return True
     return False
+
+
+# The customer's own honorifics (先生、女士): a 师傅 or 经理 named in a message is staff.
+_CUSTOMER_TITLE = re.compile(r"(?:先生|女士|小姐|太太)$")
+_SURNAME_ONLY = re.compile(
+    r"(?:我|本人)(?:姓|姓氏是)(?P<s>[\u4e00-\u9fff]{1,2}?)(?=[，,。！!、\s]|$|[\u4e00-\u9fff])"
+)
+
+
+def addressee(text: str, unknown_title: str = "先生/女士") -> str | None:
+    """How the customer signs or introduces themselves (王先生, 李女士, 我姓王 -> 王先生/女士)."""
+    for span in fact_spans(text):
+        if span.kind != "name":
+            continue
+        if _CUSTOMER_TITLE.search(span.text):
+            return span.text
+    for m in _SELF_INTRO.finditer(text):
+        name = m.group("name")
+        if name[0] in _SURNAMES or name[:2] in _COMPOUND_SURNAMES:
+            return name + unknown_title
+    found = _SURNAME_ONLY.search(text)
+    if found:
+        after = text[found.start("s") : found.start("s") + 2]
+        if after in _COMPOUND_SURNAMES:  # 欧阳, 司马: two characters
+            return after + unknown_title
+        if after[:1] in _SURNAMES:
+            return after[:1] + unknown_title
+    return None

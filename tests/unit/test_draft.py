@@ -344,3 +344,16 @@ def test_figures_inside_an_injected_instruction_are_never_facts():
         for figure in case["injected"]:  # the injection's figures are neither facts nor granted
             assert figure not in facts and figure not in result.reply
         assert any("没有执行" in w for w in result.warnings)
+
+
+def _addressee_cases() -> list[tuple[str, str]]:
+    rows = (FIXTURES / "addressee.tsv").read_text(encoding="utf-8").splitlines()
+    return [tuple(r.replace("\\n", "\n").split("\t")) for r in rows if r.strip()]
+
+
+@pytest.mark.parametrize(("message", "salutation"), _addressee_cases())
+def test_an_email_addresses_the_customer_by_the_name_they_gave(message, salutation):
+    reply = draft(message, channel="email", engine="offline").reply
+    assert reply.splitlines()[0] == salutation
+    chat = draft(message, channel="chat", engine="offline").reply
+    assert salutation not in chat  # a chat reply has no salutation line
