@@ -56,6 +56,11 @@ KEY_FIGURES = {
     ],
 }
 KEY_FIGURES["retrieval-heldout"] = KEY_FIGURES["retrieval"]
+KEY_FIGURES["cleaning-heldout"] = [
+    ("content_kept", "content kept"),
+    ("chrome_removed", "chrome removed"),
+    ("content_lines_lost", "lines lost"),
+]
 
 
 def _width(s: str) -> int:
@@ -332,7 +337,20 @@ def _case_retrieval(c: dict) -> str:
     )
 
 
-_DRILL = {"rewrite": _case_rewrite, "draft": _case_draft, "retrieval": _case_retrieval}
+def _case_cleaning(c: dict) -> str:
+    return (
+        f'<div>页面</div><div class="text">{_e(c.get("where"))}：{_e(c.get("text"))}</div>'
+        f'<div class="muted">正文保留 {_e(c.get("content_kept"))} · 站点杂项去除 '
+        f"{_e(c.get('chrome_removed'))}</div>"
+    )
+
+
+_DRILL = {
+    "rewrite": _case_rewrite,
+    "draft": _case_draft,
+    "retrieval": _case_retrieval,
+    "cleaning": _case_cleaning,
+}
 
 
 def _case_html(suite: str, c: dict, latency: float | None) -> str:

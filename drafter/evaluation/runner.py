@@ -24,8 +24,8 @@ from typing import Any
 
 from drafter.engines import registry
 from drafter.errors import DrafterError, InputError
+from drafter.evaluation import cleaning, draft_suite, rewrite_suite
 from drafter.evaluation import datasets as ds
-from drafter.evaluation import draft_suite, rewrite_suite
 from drafter.evaluation.cassettes import no_network
 from drafter.evaluation.engines import LLMEngine, OfflineEngine, _ms, input_fingerprints
 from drafter.evaluation.prices import Prices, load_prices
@@ -181,6 +181,8 @@ def run(
     # Every dataset is validated before any case runs: a bad line fails fast.
     loaded = {}
     for s in SUITES:
+        if s == "cleaning-heldout":
+            continue  # pages, not a dataset: run below
         if s in suites:
             kind, split = kind_and_split(s)
             if split == "heldout" and not ds.files_of(kind, datasets_dir, split):
@@ -191,6 +193,7 @@ def run(
     wall: dict[str, float] = {}
     guard = no_network() if engine == "replay" else contextlib.nullcontext()
     completed = False
+    clean_pages = "cleaning-heldout" in suites and datasets_dir is None
     try:
         with guard:
             for suite, dataset in loaded.items():
@@ -203,6 +206,10 @@ def run(
                 else:
                     results[suite] = _retrieval(dataset, progress)
                 wall[suite] = round(time.perf_counter() - t, 3)
+            if clean_pages:
+                t = time.perf_counter()
+                results["cleaning-heldout"] = cleaning.run(progress=progress)
+                wall["cleaning-heldout"] = round(time.perf_counter() - t, 3)
         completed = True
     finally:
         if isinstance(eng, LLMEngine):

@@ -7,7 +7,8 @@ Each kind has a dev suite (tests may read its cases) and a held-out one (`<kind>
 from __future__ import annotations
 
 KINDS = ("rewrite", "draft", "retrieval")
-SUITES = (*KINDS, *(f"{k}-heldout" for k in KINDS))
+# cleaning-heldout: the labelled pages of evals/cleaning-heldout/ through the cleaner.
+SUITES = (*KINDS, *(f"{k}-heldout" for k in KINDS), "cleaning-heldout")
 
 
 def kind_and_split(suite: str) -> tuple[str, str]:

@@ -250,3 +250,16 @@ def test_committed_manuals_equal_a_fresh_ingest(tmp_path: Path) -> None:
         assert mine.read_bytes() == report.output.read_bytes(), (
             f"{mine.name} drifted from the seeds"
         )
+
+
+def test_the_cleaning_suite_scores_kept_content_and_removed_chrome():
+    from drafter.evaluation.cleaning import score_page
+
+    cleaned = "退换货规范\n客户申请退款后，客服在2小时内审核。\n"
+    s = score_page(
+        cleaned,
+        ["退换货规范", "客户申请退款后，客服在2小时内审核。", "第三条 不存在"],
+        ["分享到朋友圈", "退换货规范"],
+    )
+    assert s["content_lost"] == ["第三条 不存在"]
+    assert s["chrome_kept"] == ["退换货规范"]  # a whole cleaned line equal to a chrome label
