@@ -89,7 +89,6 @@ class Drafter:
         from drafter.retrieval.index import build_index
 
         with self.state.active():
-            self.state.progress("正在建立索引……", None)
             return build_index(rebuild=rebuild)
 
     def index_status(self) -> dict:

@@ -146,9 +146,13 @@ def names(*, interactive: bool | None = None, evaluable: bool | None = None) -> 
     )
 
 
+def _choices(interactive: bool) -> tuple[str, ...]:
+    return names(interactive=True) if interactive else names(evaluable=True)
+
+
 def get(name: str, *, interactive: bool = True) -> Engine:
     """The engine called ``name``; InputError naming the choices when there is none."""
-    choices = names(interactive=True) if interactive else names(evaluable=True)
+    choices = _choices(interactive)
     if name not in choices:
         raise InputError(f"引擎只能是 {' / '.join(choices)}，而不是 {name!r}。")
     return ENGINES[name]
@@ -156,8 +160,7 @@ def get(name: str, *, interactive: bool = True) -> Engine:
 
 def help_text(*, interactive: bool = True) -> str:
     """The --engine help line, from the registry."""
-    chosen = names(interactive=True) if interactive else names(evaluable=True)
-    return "；".join(f"{n}：{ENGINES[n].help}" for n in chosen)
+    return "；".join(f"{n}：{ENGINES[n].help}" for n in _choices(interactive))
 
 
 def resolve(engine: str) -> str:
@@ -178,10 +181,7 @@ def llm_configured() -> tuple[bool, str]:
 
 def rewrite(text: str, engine: str = "auto") -> RewriteResult:
     """Rewrite a draft with the chosen engine (the LLM one falls back to offline, warning)."""
-    chosen = get(engine)
-    if isinstance(chosen, LLMEngine):
-        chosen._require()
-    return chosen.rewrite(text)
+    return get(engine).rewrite(text)  # the llm engine refuses itself when not configured
 
 
 def draft(
@@ -190,6 +190,4 @@ def draft(
     """Draft a reply to ``message`` with the chosen engine."""
     chosen = get(engine)
     check_input(message, channel, situation)  # bad input is refused before any engine check
-    if isinstance(chosen, LLMEngine):
-        chosen._require()
     return chosen.draft(message, channel, situation=situation)

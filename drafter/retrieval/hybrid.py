@@ -97,12 +97,12 @@ def open_index(auto_build: bool = True) -> OpenIndex:
         if not auto_build:
             raise IndexMissingError("还没有索引：请先运行 `drafter index`（no index yet）。")
         if manifest is None:
-            state.progress("还没有索引，正在建立……", None)
+            why = "还没有索引，正在建立……"
         elif stale:
-            state.progress("索引由另一版本或另一嵌入方式建成，正在重建……", None)
+            why = "索引由另一版本或另一嵌入方式建成，正在重建……"
         else:
-            state.progress("手册或词典已更改，正在更新索引……", None)
-        index_mod.build_index(rebuild=bool(stale))
+            why = "手册或词典已更改，正在更新索引……"
+        index_mod.build_index(rebuild=bool(stale), announce=why)
         manifest = index_mod.read_manifest()
         assert manifest is not None
     build = str(manifest["build"])

@@ -133,7 +133,9 @@ def _reusable_vectors(
     }
 
 
-def build_index(rebuild: bool = False, manuals_dir: Path | None = None) -> BuildReport:
+def build_index(
+    rebuild: bool = False, manuals_dir: Path | None = None, announce: str = "正在建立索引……"
+) -> BuildReport:
     """Index the manuals folder; a no-op when nothing changed (unless ``rebuild``)."""
 
     from drafter.retrieval.embeddings import get_embedder
@@ -142,14 +144,16 @@ def build_index(rebuild: bool = False, manuals_dir: Path | None = None) -> Build
     current().invalidate()  # a build is asked for now: it reads the files as they are now
     try:
         with _lock():
-            return _build_locked(rebuild, manuals_dir, get_embedder(), t0)
+            return _build_locked(rebuild, manuals_dir, get_embedder(), t0, announce)
     except Timeout:
         raise IndexBusyError(
             "另一个进程正在写入索引，请稍后再试（the index is being built elsewhere）。"
         ) from None
 
 
-def _build_locked(rebuild: bool, manuals_dir: Path | None, embedder, t0: float) -> BuildReport:
+def _build_locked(
+    rebuild: bool, manuals_dir: Path | None, embedder, t0: float, announce: str
+) -> BuildReport:
     manuals = load_manuals(manuals_dir) if manuals_dir is not None else get_corpus().manuals
     if not manuals:
         raise InputError(
@@ -185,6 +189,7 @@ def _build_locked(rebuild: bool, manuals_dir: Path | None, embedder, t0: float) 
 
     build_id = f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.time_ns() % 10**6}"
     build_dir = index_root() / build_id
+    current().progress(announce, None)  # only when a build actually happens
     build_dir.mkdir(parents=True)
     try:
         report = _write_build(build_dir, build_id, corpus, embedder, old if not rebuild else None)
