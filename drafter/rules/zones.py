@@ -32,6 +32,7 @@ from drafter.state import current
 
 SPEECH_FILE = "speech.yaml"
 _CLAUSE_END = "，,。！？!?；;\n"
+_SENTENCE_END = "。！？!?；;\n"
 
 
 Pair = Annotated[list[str], Field(min_length=2, max_length=2)]
@@ -57,7 +58,13 @@ class SpeechFile(Strict):
     )
     customer_labels: list[str] = Field(description="labels of the customer's turns")
     agent_labels: list[str] = Field(description="labels of the agent's turns")
+    field_labels: list[str] = Field(
+        default_factory=list, description="labels that name a field, not a speaker (主题, 备注)"
+    )
     label_name: int = Field(12, ge=0, le=30, description="characters of a name after a label")
+    quote_lines: list[str] = Field(
+        default_factory=list, description="prefixes of lines quoting an earlier message (>)"
+    )
     forward_markers: list[str] = Field(description="markers of forwarded customer text")
     group_address: list[str] = Field(description="words that address a group")
 
@@ -72,10 +79,14 @@ class Speech:
     intro: re.Pattern[str]  # a speaker and a speech verb, ending where the words start
     label: re.Pattern[str]  # a labelled line; group "who" is the label
     customer_labels: frozenset[str]
+    agent_labels: frozenset[str]
+    field_labels: frozenset[str]
+    quote_lines: re.Pattern[str]  # a line quoting an earlier message
     quote_only: frozenset[str]
     modal: re.Pattern[str]  # 您要投诉…: an intention, not a report
     verbs: re.Pattern[str]  # a speech verb anywhere (a label's "name" must not hold one)
     forward: re.Pattern[str]
+    agent_reply: re.Pattern[str]  # an agent's label inside a line (…… 回复：)
     group: re.Pattern[str]
 
 
@@ -133,10 +144,19 @@ def compile_speech(spec: SpeechFile) -> Speech:
         intro=intro,
         label=label,
         customer_labels=frozenset(spec.customer_labels),
+        agent_labels=frozenset(spec.agent_labels),
+        field_labels=frozenset(spec.field_labels),
+        quote_lines=re.compile(
+            rf"^[ \t　]*(?:{_alternation(spec.quote_lines)}).*$" if spec.quote_lines else "(?!)",
+            re.MULTILINE,
+        ),
         quote_only=frozenset(spec.quote_verbs),
         modal=re.compile(_alternation(spec.modals) if spec.modals else "(?!)"),
         verbs=re.compile(verbs),
         forward=forward,
+        agent_reply=re.compile(
+            rf"(?<=[\s”」』\"’。！？!?])(?:{_alternation(spec.agent_labels)})[：:]"
+        ),
         group=re.compile(_alternation(spec.group_address)),
     )
 
@@ -180,25 +200,63 @@ def _paragraph_end(text: str, start: int) -> int:
 # Any short label at the start of a line (店长：, 王经理：) ends the turn before it.
 _ANY_LABEL = re.compile(
     r"^[ \t　]*(?:[\[【(（]?\d{1,2}:\d{2}(?::\d{2})?[\]】)）]?[ \t　]*)?[\[【]?"
-    r"[^\s：:，。！？,.!?“”「」\[\]【】]{1,8}[\]】]?[ \t　]*[：:]",
+    r"(?P<who>[^\s：:，。！？,.!?“”「」\[\]【】]{1,8})[\]】]?[ \t　]*[：:]",
     re.MULTILINE,
 )
 
 
 def _turns(text: str, sp: Speech) -> list[tuple[int, int]]:
-    """The customer's turns: from a customer label to the next labelled line (or blank line)."""
+    """The customer's turns: from a customer label to the next labelled line (or blank line).
+
+    A label of neither list (市民：, 家属：) is the customer's when the script labels the agent
+    (坐席：), and the agent's when it labels the customer (客户：) and not the agent.
+    """
     # 客户说：“……” is a quotation, not a label with the name 说.
-    labels = [m for m in sp.label.finditer(text) if not sp.verbs.search(m.group("name") or "")]
-    starts = sorted({m.start() for m in labels} | {m.start() for m in _ANY_LABEL.finditer(text)})
+    known = [m for m in sp.label.finditer(text) if not sp.verbs.search(m.group("name") or "")]
+    others = [m for m in _ANY_LABEL.finditer(text) if m.start() not in {k.start() for k in known}]
+    starts = sorted({m.start() for m in known} | {m.start() for m in others})
+    agent_seen = any(m.group("who") not in sp.customer_labels for m in known)
+    turns = [m for m in known if m.group("who") in sp.customer_labels]
+    if agent_seen:
+        # A speaker's turn says something on its own line; 刘经理：⏎ is a salutation.
+        turns += [
+            m
+            for m in others
+            if m.group("who") not in sp.field_labels
+            and not sp.verbs.search(m.group("who"))
+            and text[m.end() : m.end() + 1] not in ("", "\n", "\r")
+        ]
     out = []
-    for m in labels:
-        if m.group("who") not in sp.customer_labels:
-            continue
+    for m in turns:
         later = [s for s in starts if s > m.start()]
         stop = later[0] if later else len(text)
         stop = min(stop, _paragraph_end(text, m.end()))
+        for a in sp.agent_reply.finditer(text, m.end(), stop):
+            stop = a.start()  # 用户原话：“……” 回复：……
+            break
         if stop > m.end():
             out.append((m.end(), stop))
+    return out
+
+
+def _forwarded(text: str, sp: Speech) -> list[tuple[int, int]]:
+    """Forwarded customer text: after 客户反馈：, the quotation that follows it, or else the rest
+    of the paragraph up to an agent's label (……回复：)."""
+    out = []
+    for m in sp.forward.finditer(text):
+        at = m.end()
+        while at < len(text) and text[at] in " \t　":
+            at += 1
+        if at < len(text) and text[at] in sp.quotes:
+            inner = _quoted(text, sp, at)
+            if inner is not None:
+                out.append(inner)
+                continue
+        stop = _paragraph_end(text, at)
+        for a in sp.agent_reply.finditer(text, at, stop):
+            stop = a.start()
+            break
+        out.append((at, stop))
     return out
 
 
@@ -225,9 +283,8 @@ def speech_zones(
     sp = speech or load_speech()
     zones = Zones()
     zones.titles = [m.span() for m in sp.titles.finditer(text)]
-    zones.customer = _turns(text, sp)
-    for m in sp.forward.finditer(text):
-        zones.customer.append((m.end(), _paragraph_end(text, m.end())))
+    zones.customer = _turns(text, sp) + _forwarded(text, sp)
+    zones.customer += [m.span() for m in sp.quote_lines.finditer(text)]
 
     introduced: dict[int, tuple[int, int]] = {}
     for m in sp.intro.finditer(text):
@@ -253,8 +310,10 @@ def speech_zones(
                 zones.quoted.append((at, stop))
                 introduced[at] = (at, stop - 1)
             continue
+        # 您说你们的师傅迟到了，…: the clause; 您还提到，A，B。: the whole sentence.
+        ends = _SENTENCE_END if m.group(0).rstrip().endswith(("，", ",")) else _CLAUSE_END
         stop = at
-        while stop < len(text) and text[stop] not in _CLAUSE_END:
+        while stop < len(text) and text[stop] not in ends:
             stop += 1
         if stop > at:
             zones.reported.append((at, stop))
