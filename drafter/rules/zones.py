@@ -50,6 +50,9 @@ class SpeechFile(Strict):
     )
     speech_gap: int = Field(8, ge=0, le=20, description="characters between speaker and verb")
     not_speech: list[str] = Field(default_factory=list, description="look-alikes of speech verbs")
+    not_report_after: list[str] = Field(
+        default_factory=list, description="words after a verb that make it a topic (您投诉也没用)"
+    )
     modals: list[str] = Field(
         default_factory=list, description="words before the verb that make it no report (您要投诉)"
     )
@@ -115,10 +118,11 @@ def compile_speech(spec: SpeechFile) -> Speech:
     not_speech = _alternation(spec.not_speech) if spec.not_speech else "(?!)"
     opens = "".join(re.escape(o) for o, _c in spec.quotes)
     continued = _alternation(spec.continuations) if spec.continuations else "(?!)"
+    topic = _alternation(spec.not_report_after) if spec.not_report_after else "(?!)"
     intro = re.compile(
         rf"(?:(?:{speakers})(?P<gap>[^{re.escape(_CLAUSE_END)}{opens}]{{0,{spec.speech_gap}}}?)"
         # 在留言里 / 投诉中: a verb followed by a place word is a noun, not speech
-        rf"(?!{not_speech})(?P<verb>{verbs})(?![里裡中上内內])|(?P<cont>{continued}))"
+        rf"(?!{not_speech})(?P<verb>{verbs})(?![里裡中上内內])(?!{topic})|(?P<cont>{continued}))"
         r"(?:了|过|過|道)?\s*[：:，,]?\s*"
     )
     labels = _alternation([*spec.customer_labels, *spec.agent_labels])
