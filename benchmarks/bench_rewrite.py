@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/bench_rewrite.py [--quick]
 
-Targets: >= 500 drafts/s in-process for 200-character drafts; p95 <= 10 ms for a
-2,000-character e-mail; `drafter rewrite` cold start <= 1.5 s.
+Targets: >= 1,000 drafts/s in-process for 200-character drafts; p95 <= 10 ms for a
+2,000-character e-mail; `drafter rewrite` cold start <= 0.6 s.
 
 Drafts are composed from evals/datasets/rewrite.jsonl. The 200-character drafts and the
 "dense" e-mails are made only of sentences from the dataset (about seven changes per 200
@@ -197,9 +197,9 @@ def main() -> None:
     for key, value in figures.items():
         print(f"{key:<{width}}  {value}")
     ok = (
-        figures["drafts_per_s_200_chars"] >= 500
+        figures["drafts_per_s_200_chars"] >= 1000
         and figures["email_2000_chars_p95_ms"] <= 10
-        and figures["cli_rewrite_auto_median_s"] <= 1.5
+        and figures["cli_rewrite_auto_median_s"] <= 0.6
     )
     print("targets met" if ok else "TARGETS MISSED")
 

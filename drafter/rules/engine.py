@@ -17,6 +17,7 @@ from typing import Any
 
 from drafter.rules import pack as rulepack
 from drafter.rules.model import Pattern, Rule, RulePack
+from drafter.rules.prefilter import possible
 from drafter.rules.zones import Zones, speech_zones
 from drafter.state import current
 from drafter.text import segment as tokenize
@@ -224,6 +225,7 @@ def _find_hits(
     quoted, reported = _Spans(zones.quoted), _Spans(zones.reported)
     hits: list[_Hit] = []
     whole = [(0, len(text))]
+    chars = frozenset(text)
     for order, rule in enumerate(pack.rules):
         windows = whole if rule.needs is None or not windowed else _needs_windows(text, rule.needs)
         if not windows or (
@@ -231,7 +233,8 @@ def _find_hits(
         ):
             continue
         exceptions: _Spans | None = None
-        for pattern, (lo, hi) in ((p, w) for p in rule.patterns for w in windows):
+        patterns = [p for p in rule.patterns if possible(p.required, chars)]
+        for pattern, (lo, hi) in ((p, w) for p in patterns for w in windows):
             for m in pattern.regex.finditer(text, lo, hi):
                 start, end = m.span()
                 if start == end:

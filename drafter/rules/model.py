@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from drafter.rules import prefilter
 from drafter.text.script import to_traditional
 from drafter.types import Citation
 
@@ -33,8 +34,12 @@ class Pattern:
     _templates: tuple[str, str] = field(init=False, repr=False, compare=False, default=("", ""))
     _literal: bool = field(init=False, repr=False, compare=False, default=True)
     script_sensitive: bool = field(init=False, repr=False, compare=False, default=False)
+    # Character sets every match needs one of (drafter/rules/prefilter.py): a draft that misses
+    # one is not searched.
+    required: tuple[frozenset[str], ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "required", prefilter.required(self.regex))
         if self.replace is not None:
             hant = (
                 self.replace_hant if self.replace_hant is not None else to_traditional(self.replace)
