@@ -33,6 +33,10 @@ from drafter.state import current
 SPEECH_FILE = "speech.yaml"
 _CLAUSE_END = "，,。！？!?；;\n"
 _SENTENCE_END = "。！？!?；;\n"
+# 的 and a short noun and a colon after a speech verb: 您反映的问题：
+_FIELD = re.compile(r"的[^，。！？,.!?；;：:\n]{1,6}[：:][ \t　]*")
+# A label ends with a colon (客户：), or with a closing bracket, colon or not (【客户】).
+_LABEL_END = r"(?:[\]】][ \t　]*[：:]?|[ \t　]*[：:])"
 
 
 Pair = Annotated[list[str], Field(min_length=2, max_length=2)]
@@ -50,6 +54,9 @@ class SpeechFile(Strict):
     )
     speech_gap: int = Field(8, ge=0, le=20, description="characters between speaker and verb")
     not_speech: list[str] = Field(default_factory=list, description="look-alikes of speech verbs")
+    not_report_before: str = Field(
+        "", description="characters before a speaker that make it a noun phrase (的)"
+    )
     not_report_after: list[str] = Field(
         default_factory=list, description="words after a verb that make it a topic (您投诉也没用)"
     )
@@ -86,6 +93,7 @@ class Speech:
     field_labels: frozenset[str]
     quote_lines: re.Pattern[str]  # a line quoting an earlier message
     quote_only: frozenset[str]
+    not_after: str  # characters before a speaker that make it no report
     modal: re.Pattern[str]  # 您要投诉…: an intention, not a report
     verbs: re.Pattern[str]  # a speech verb anywhere (a label's "name" must not hold one)
     forward: re.Pattern[str]
@@ -129,11 +137,11 @@ def compile_speech(spec: SpeechFile) -> Speech:
     label = re.compile(
         r"^[ \t　]*(?:[\[【(（]?\d{1,2}:\d{2}(?::\d{2})?[\]】)）]?[ \t　]*)?[\[【]?"
         rf"(?P<who>{labels})(?P<name>[ \t　]*[(（][^()（）\n]{{0,{spec.label_name}}}[)）]"
-        rf"|[^：:\n，。！？]{{0,{spec.label_name}}}?)?[\]】]?[ \t　]*[：:]",
+        rf"|[^：:\n，。！？]{{0,{spec.label_name}}}?)?{_LABEL_END}",
         re.MULTILINE,
     )
     forward = re.compile(
-        rf"(?:^|(?<=[\n。！？]))[ \t　]*(?:{_alternation(spec.forward_markers)})[ \t　]*[：:]",
+        rf"(?:^|(?<=[\n。！？，,；;]))[ \t　]*(?:{_alternation(spec.forward_markers)})[ \t　]*[：:]",
         re.MULTILINE,
     )
     return Speech(
@@ -155,6 +163,7 @@ def compile_speech(spec: SpeechFile) -> Speech:
             re.MULTILINE,
         ),
         quote_only=frozenset(spec.quote_verbs),
+        not_after=spec.not_report_before,
         modal=re.compile(_alternation(spec.modals) if spec.modals else "(?!)"),
         verbs=re.compile(verbs),
         forward=forward,
@@ -204,7 +213,7 @@ def _paragraph_end(text: str, start: int) -> int:
 # Any short label at the start of a line (店长：, 王经理：) ends the turn before it.
 _ANY_LABEL = re.compile(
     r"^[ \t　]*(?:[\[【(（]?\d{1,2}:\d{2}(?::\d{2})?[\]】)）]?[ \t　]*)?[\[【]?"
-    r"(?P<who>[^\s：:，。！？,.!?“”「」\[\]【】]{1,8})[\]】]?[ \t　]*[：:]",
+    r"(?P<who>[^\s：:，。！？,.!?“”「」\[\]【】]{1,8})" + _LABEL_END,
     re.MULTILINE,
 )
 
@@ -245,7 +254,8 @@ def _turns(text: str, sp: Speech) -> list[tuple[int, int]]:
 
 def _forwarded(text: str, sp: Speech) -> list[tuple[int, int]]:
     """Forwarded customer text: after 客户反馈：, the quotation that follows it, or else the rest
-    of the paragraph up to an agent's label (……回复：)."""
+    of its line (of the paragraph below, when the marker ends the line) up to an agent's label
+    (……回复：)."""
     out = []
     for m in sp.forward.finditer(text):
         at = m.end()
@@ -256,7 +266,11 @@ def _forwarded(text: str, sp: Speech) -> list[tuple[int, int]]:
             if inner is not None:
                 out.append(inner)
                 continue
-        stop = _paragraph_end(text, at)
+        # 客户反馈：…… on the marker's line is that line; 客户反馈：⏎…… the paragraph below it.
+        line_end = text.find("\n", at)
+        if line_end < 0:
+            line_end = len(text)
+        stop = line_end if line_end > at else _paragraph_end(text, at)
         for a in sp.agent_reply.finditer(text, at, stop):
             stop = a.start()
             break
@@ -294,7 +308,19 @@ def speech_zones(
     for m in sp.intro.finditer(text):
         if m.group("gap") and sp.modal.search(m.group("gap")):
             continue  # 您要投诉就去……: what the customer may do, not what they said
+        if m.start() > 0 and text[m.start() - 1] in sp.not_after:
+            continue  # 店铺的消费者投诉: a noun phrase, not a report
         verb = "verb" if m.group("verb") else "cont"
+        if text[m.end(verb) : m.end(verb) + 1] == "的":
+            # 您反映的问题：…… opens the customer's words (a field of a summary); 关于您提到的
+            # 续约：…… or 您提到的问题我们已处理 is the agent speaking about them.
+            field = _FIELD.match(text, m.end(verb))
+            if field and (m.start() == 0 or text[m.start() - 1] == "\n"):
+                stop = text.find("\n", field.end())
+                stop = len(text) if stop < 0 else stop
+                if stop > field.end():
+                    zones.quoted.append((field.end(), stop))
+            continue
         if edge_ok is not None and not (edge_ok(m.start(verb)) and edge_ok(m.end(verb))):
             continue
         at = m.end()
@@ -315,7 +341,9 @@ def speech_zones(
                 introduced[at] = (at, stop - 1)
             continue
         # 您说你们的师傅迟到了，…: the clause; 您还提到，A，B。: the whole sentence.
-        ends = _SENTENCE_END if m.group(0).rstrip().endswith(("，", ",")) else _CLAUSE_END
+        opens_clause = m.start() == 0 or text[m.start() - 1] in _CLAUSE_END + " \t　"
+        comma = m.group(0).rstrip().endswith(("，", ","))
+        ends = _SENTENCE_END if comma and opens_clause else _CLAUSE_END
         stop = at
         while stop < len(text) and text[stop] not in ends:
             stop += 1
