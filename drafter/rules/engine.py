@@ -17,7 +17,6 @@ from typing import Any
 
 from drafter.rules import pack as rulepack
 from drafter.rules.model import Pattern, Rule, RulePack
-from drafter.rules.prefilter import possible
 from drafter.rules.zones import Zones, speech_zones
 from drafter.state import current
 from drafter.text import segment as tokenize
@@ -233,7 +232,13 @@ def _find_hits(
         ):
             continue
         exceptions: _Spans | None = None
-        patterns = [p for p in rule.patterns if possible(p.required, chars)]
+        patterns = []
+        for p in rule.patterns:  # the prefilter, inlined: this loop runs for every pattern
+            for needed in p.required:
+                if needed.isdisjoint(chars):
+                    break
+            else:
+                patterns.append(p)
         for pattern, (lo, hi) in ((p, w) for p in patterns for w in windows):
             for m in pattern.regex.finditer(text, lo, hi):
                 start, end = m.span()
