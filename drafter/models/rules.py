@@ -126,6 +126,11 @@ class Swap(Strict):
         description="只在这些说话区域里使用（quoted：客户原话的引号内，reported：转述客户的话，"
         "group：草稿称呼一群人）；省略表示客服自己的话",
     )
+    edges: Literal["both", "start"] = Field(
+        "both",
+        description="哪些端点必须落在 jieba 词边界上（start：只看开头，用于以“不”结尾、"
+        "常和后一个字连成词的命中，如“……的时候不”+“用”）",
+    )
 
     @model_validator(mode="after")
     def _groups_exist(self, info: ValidationInfo) -> Swap:

@@ -252,7 +252,9 @@ def _find_hits(
                     continue
                 if not _in_zone(pattern, start, end, zones, quoted, reported):
                     continue
-                if rule.word_boundary and not seg.on_boundaries(start, end):
+                if rule.word_boundary and not (
+                    seg.edge_ok(start) and (pattern.start_edge_only or seg.edge_ok(end))
+                ):
                     continue
                 after = None
                 if pattern.replace is not None:

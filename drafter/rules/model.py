@@ -30,6 +30,8 @@ class Pattern:
     # there); "quoted" / "reported" = only inside the customer's words; "group" = only when the
     # draft addresses a group (see drafter/rules/zones.py).
     zones: tuple[str, ...] = ()
+    # Only the start must fall on a word boundary (a hit ending in 不, glued to the next word).
+    start_edge_only: bool = False
     # Derived from ``replace`` when the pattern is built (see __post_init__).
     _templates: tuple[str, str] = field(init=False, repr=False, compare=False, default=("", ""))
     _literal: bool = field(init=False, repr=False, compare=False, default=True)

@@ -66,6 +66,7 @@ def _build(spec: rule_models.RuleFile, path: Path) -> Rule:
                 None,
                 s.suggestion,
                 tuple(s.zones),
+                s.edges == "start",
             )
             for s in spec.swap or ()
         ]
