@@ -68,7 +68,8 @@ THRESHOLDS = {
     # Held-out aggregates (never case by case): floors at the measured figures, so a change
     # that makes the engine worse on data it was not written against fails CI.
     "rewrite-heldout.pass_rate": 0.80,
-    "rewrite-heldout.compliant_untouched": 0.95,
+    "rewrite-heldout.compliant_untouched": 0.98,
+    "rewrite-heldout.spans_flagged": 0.60,
     "rewrite-heldout.spans_not_flagged": 0.95,
     "rewrite-heldout.facts_kept": 1.0,
     "rewrite-heldout.idempotent": 1.0,
