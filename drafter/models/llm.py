@@ -9,6 +9,7 @@ or null string is "", and a change's number or object is kept as text (a change 
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
@@ -38,6 +39,29 @@ def _as_list(value: Any) -> Any:
     return value or []
 
 
+_ARROW = re.compile(r"\s*(?:→|->|=>|⇒|改为|改成)\s*")
+
+
+def _as_changes(value: Any) -> Any:
+    """Changes as objects; a change a model wrote as a string ("你 → 您") or a non-object
+    entry is kept as a hint ("before → after", else its explanation)."""
+    if not value:
+        return []
+    if not isinstance(value, list):
+        return value  # not a list: the model says so ("changes 应是列表")
+    out = []
+    for item in value:
+        if isinstance(item, dict):
+            out.append(item)
+        elif isinstance(item, str) and item.strip():
+            parts = _ARROW.split(item.strip().strip("“”\"'"), maxsplit=1)
+            if len(parts) == 2:
+                out.append({"before": parts[0].strip("“”\"' "), "after": parts[1].strip("“”\"' ")})
+            else:
+                out.append({"explanation": item.strip()})
+    return out
+
+
 HintText = Annotated[str, BeforeValidator(_as_hint_text)]
 CiteText = Annotated[str, BeforeValidator(_as_cite_text)]
 
@@ -55,7 +79,7 @@ class ChangeHint(Reply):
 
 class RewriteReply(Reply):
     rewritten: Text
-    changes: Annotated[list[ChangeHint], BeforeValidator(_as_list)] = []
+    changes: Annotated[list[ChangeHint], BeforeValidator(_as_changes)] = []
 
 
 class DraftCitation(Reply):

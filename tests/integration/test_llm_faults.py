@@ -172,3 +172,63 @@ def test_a_fallback_still_reports_what_the_failed_attempts_cost(fake_llm):
     r = rewriting.rewrite_with_llm(DRAFT)
     assert r.engine == "offline"
     assert r.usage.prompt_tokens == 300 and r.usage.latency_ms > 0
+
+
+# What real serving stacks send around a good answer: accepted, in one request.
+GOOD_JSON = '{"rewritten": "您好，您的订单12345是物流延误了。是什么原因让您没有早点联系我们？", "changes": []}'
+SHAPES = {
+    "fenced, trailing comma": '```json\n{"rewritten": "'
+    + GOOD["rewritten"]
+    + '", "changes": [],}\n```',
+    "reasoning first": "<think>用户要我把 {你} 改成您……</think>\n" + GOOD_JSON,
+    "prose around": "好的，改写如下：\n" + GOOD_JSON + "\n如有需要请告诉我。",
+    "single quotes": GOOD_JSON.replace('"', "'"),
+    "wrapped": '{"result": ' + GOOD_JSON + "}",
+    "changes as strings": '{"rewritten": "'
+    + GOOD["rewritten"]
+    + '", "changes": ["你好 → 您好", "称呼客户用您"]}',
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_good_answer_in_a_real_stacks_shape_is_accepted_at_once(any_client, shape):
+    any_client.push(ok(SHAPES[shape]))
+    r = engines.rewrite(DRAFT, engine="llm")
+    assert r.engine.startswith("llm:"), r.warnings
+    assert r.rewritten == GOOD["rewritten"]
+    assert len(any_client.chat_requests) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"rewritten": "您好，您的订单12345是',  # cut off: no closing brace
+        "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        '{"rewritten": "' + "您好" * 120_000 + '"}',  # far longer than any rewrite
+        "好的" + "{" * 5000 + "}",  # nested beyond reason
+    ],
+    ids=["cut off", "HTML", "huge", "nested"],
+)
+def test_an_unusable_answer_ends_in_the_offline_result(fake_llm, body):
+    fake_llm.push(*[ok(body)] * 3)
+    r = engines.rewrite(DRAFT, engine="llm")
+    assert r.engine == "offline"
+    assert r.rewritten == offline_rewrite(DRAFT).rewritten
+    assert any("离线" in w for w in r.warnings), r.warnings
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        Reply(200, b"<html><body>Service Unavailable</body></html>", {"Content-Type": "text/html"}),
+        Reply(200, b'{"id": "x", "choices": [{"message": {"content": "\xff\xfe"', {}),
+        Reply(200, b"\xff\xfe\xfd not utf-8 at all", {"Content-Type": "application/json"}),
+    ],
+    ids=["HTML page, status 200", "truncated body", "invalid UTF-8"],
+)
+def test_a_broken_http_body_never_reaches_the_agent_as_a_traceback(any_client, raw):
+    any_client.push(*[raw] * 3)
+    r = engines.rewrite(DRAFT, engine="llm")
+    assert r.engine == "offline"
+    assert r.rewritten == offline_rewrite(DRAFT).rewritten
+    assert any("离线" in w for w in r.warnings), r.warnings

@@ -393,13 +393,23 @@ def test_parse_rewrite_stays_lenient():
         ({"rewritten": "  "}, "rewritten 应是非空字符串"),
         ({"rewritten": 3}, "rewritten 应是字符串"),
         ({"rewritten": "x", "changes": "y"}, "changes 应是列表"),
-        ({"rewritten": "x", "changes": ["y"]}, "changes[0] 应是映射"),
     ],
 )
 def test_a_malformed_rewrite_reply_is_a_type_error_not_a_validation_error(data, expected):
     with pytest.raises(TypeError) as err:
         validate.parse_rewrite(data)
     assert not isinstance(err.value, ValidationError) and expected in str(err.value)
+
+
+def test_changes_written_as_strings_are_hints_not_a_reason_to_refuse_the_answer():
+    hints = validate.parse_rewrite(
+        {"rewritten": "您好", "changes": ["你好 → 您好", "“可能”改为“是”", "称呼客户用您", 7]}
+    ).hints
+    assert [(h.before, h.after, h.explanation) for h in hints] == [
+        ("你好", "您好", ""),
+        ("可能", "是", ""),
+        ("", "", "称呼客户用您"),
+    ]
 
 
 def test_parse_draft_stays_lenient_and_refuses_what_it_refused():

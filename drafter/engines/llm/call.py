@@ -87,31 +87,56 @@ def response_format(mode: str, schema: dict, name: str) -> dict | None:
     return None
 
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+# A reasoning model's thoughts before its answer (DeepSeek-R1, Qwen3): never the answer.
+_THINK = re.compile(r"<think>.*?</think>|^.*?</think>", re.DOTALL)
+MAX_REPLY_CHARS = 200_000  # a reply longer than this is not a rewrite of a draft
 
 
 def extract_json(text: str | None) -> dict | None:
-    """The JSON object in ``text``: the whole text, a fenced block, or the first ``{...}``."""
-    if not text:
+    """The JSON object in ``text``, in linear time.
+
+    Reasoning (``<think>…</think>``) is dropped; the object may stand alone, sit in a fenced
+    block or among prose, and have the defects models make (trailing commas, single quotes,
+    comments), which json-repair mends. A reply that is cut off (no closing brace), too long,
+    or nested beyond reason is no object: None. A single-key wrapper around the object
+    (``{"result": {...}}``) is taken off.
+    """
+    if not text or len(text) > MAX_REPLY_CHARS:
         return None
-    text = text.strip()
-    candidates = [text] + [m.group(1).strip() for m in _FENCE.finditer(text)]
-    for c in candidates:
-        try:
-            data = json.loads(c)
-        except ValueError:
-            continue
-        if isinstance(data, dict):
-            return data
-    decoder = json.JSONDecoder()
-    for m in re.finditer(r"\{", text):
-        try:
-            data, _ = decoder.raw_decode(text, m.start())
-        except ValueError:
-            continue
-        if isinstance(data, dict):
-            return data
+    text = _THINK.sub("", text).strip()
+    fenced = [m.group(1).strip() for m in _FENCE.finditer(text)]
+    for candidate in [*fenced, text]:
+        data = _object_in(candidate)
+        if data is not None:
+            return _unwrapped(data)
     return None
+
+
+def _object_in(text: str) -> dict | None:
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        return None  # no object, or one that was cut off before its closing brace
+    body = text[start : end + 1]
+    try:
+        data = json.loads(body)
+    except ValueError:
+        import json_repair  # mends what models get wrong; imported only when needed
+
+        try:
+            data = json_repair.loads(body)
+        except (ValueError, RecursionError, TypeError):
+            return None
+    return data if isinstance(data, dict) and data else None
+
+
+def _unwrapped(data: dict) -> dict:
+    while len(data) == 1:
+        (inner,) = data.values()
+        if not isinstance(inner, dict) or not inner:
+            break
+        data = inner
+    return data
 
 
 # -- errors ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from drafter.drafting.composer import placeholders_in, steps_present, tone_pass
 from drafter.engines.llm import call, prompts, validate
+from drafter.engines.llm.rewriting import PASS_THROUGH
 from drafter.errors import DrafterError, LLMError
 from drafter.knowledge.corpus import get_corpus
 from drafter.models import llm as replies
@@ -109,6 +110,41 @@ def draft_with_llm(
     replay: bool = False,
 ) -> Any:
     """A DraftResult drafted by the model and validated, else ``offline_result`` with a warning."""
+    try:
+        return _draft_with_llm(
+            message,
+            channel,
+            situation,
+            facts,
+            passages,
+            offline_result,
+            model=model,
+            cache=cache,
+            cache_dir=cache_dir,
+            replay=replay,
+        )
+    except PASS_THROUGH:
+        raise
+    except Exception as err:  # noqa: BLE001 -- an HTML page, bad UTF-8, a bug: never a traceback
+        return _fallback(
+            offline_result,
+            f"模型的回答无法处理（{type(err).__name__}），已改用离线起草的回复（unexpected failure）。",
+        )
+
+
+def _draft_with_llm(
+    message: str,
+    channel: str,
+    situation: str,
+    facts: list,
+    passages: list[Passage],
+    offline_result: Any,
+    *,
+    model: str | None,
+    cache: bool | None,
+    cache_dir: Path | None,
+    replay: bool,
+) -> Any:
 
     try:
         prompt = prompts.build(

@@ -18,7 +18,7 @@ from drafter.engines.llm import call, prompts, validate
 from drafter.engines.llm.align import align
 from drafter.engines.llm.prompts import PromptError
 from drafter.engines.llm.validate import REWRITE_SCHEMA, Rejected
-from drafter.errors import DrafterError, LLMError
+from drafter.errors import DrafterError, InputError, LLMError, NotConfiguredError
 from drafter.knowledge.corpus import get_corpus
 from drafter.rules.engine import rewrite_offline
 from drafter.state import current
@@ -171,6 +171,23 @@ def finish(prep: Prepared, reply: call.ChatReply, model: str) -> RewriteResult:
     return RewriteResult(text, final, engine, built.changes, kept, warnings, reply.usage)
 
 
+def unexpected_warning(err: BaseException) -> str:
+    """The warning for a failure nobody planned for: the agent still gets a result."""
+    return (
+        f"模型的回答无法处理（{type(err).__name__}），已改用离线引擎的结果（unexpected failure）。"
+    )
+
+
+# Raised on purpose and meant for the caller: a bad draft, a missing configuration, a replay
+# miss of the eval harness. Every other exception of the LLM path ends in the offline result.
+PASS_THROUGH: tuple[type[BaseException], ...] = (
+    call.ReplayMissError,
+    InputError,
+    NotConfiguredError,
+    KeyboardInterrupt,
+)
+
+
 def rewrite_with_llm(
     text: str,
     *,
@@ -186,6 +203,32 @@ def rewrite_with_llm(
     ``cache``/``cache_dir``/``replay`` are for the eval harness (see call.complete_json).
     """
     offline = offline if offline is not None else offline_rewrite(text)
+    try:
+        return _rewrite_with_llm(
+            text,
+            offline=offline,
+            passages=passages,
+            model=model,
+            cache=cache,
+            cache_dir=cache_dir,
+            replay=replay,
+        )
+    except PASS_THROUGH:
+        raise
+    except Exception as err:  # noqa: BLE001 -- an HTML page, bad UTF-8, a bug: never a traceback
+        return fallback(offline, unexpected_warning(err))
+
+
+def _rewrite_with_llm(
+    text: str,
+    *,
+    offline: RewriteResult,
+    passages: list[Passage] | None,
+    model: str | None,
+    cache: bool | None,
+    cache_dir: Path | None,
+    replay: bool,
+) -> RewriteResult:
     try:
         prep = prepare(text, offline=offline, passages=passages)
     except PromptError as err:  # a broken prompt file: the agent still gets the offline result
@@ -262,6 +305,23 @@ def stream_rewrite(
     """For the UI: the rewrite so far (whole text each time) as the model writes it, then
     the validated RewriteResult, which replaces what was shown."""
     offline = offline if offline is not None else offline_rewrite(text)
+    try:
+        yield from _stream_rewrite(text, offline, passages, model, cache, cache_dir, replay)
+    except PASS_THROUGH:
+        raise
+    except Exception as err:  # noqa: BLE001 -- never a traceback: the offline result, saying why
+        yield fallback(offline, unexpected_warning(err))
+
+
+def _stream_rewrite(
+    text: str,
+    offline: RewriteResult,
+    passages: list[Passage] | None,
+    model: str | None,
+    cache: bool | None,
+    cache_dir: Path | None,
+    replay: bool,
+) -> Iterator[str | RewriteResult]:
     try:
         prep = prepare(text, offline=offline, passages=passages)
     except PromptError as err:
