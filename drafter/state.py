@@ -33,7 +33,14 @@ T = TypeVar("T")
 
 RECHECK_SECONDS = 2.0
 # The files of a knowledge folder that artefacts are built from.
-KNOWLEDGE_FILES = ("drafting.yaml", "synonyms.yaml", "userdict.txt", "cleaning.yaml", "speech.yaml")
+KNOWLEDGE_FILES = (
+    "drafting.yaml",
+    "synonyms.yaml",
+    "userdict.txt",
+    "cleaning.yaml",
+    "speech.yaml",
+    "guard.yaml",
+)
 KNOWLEDGE_GLOBS = ("manuals/*.md", "rules/*.yaml", "rules/*.yml")
 
 Progress = Callable[[str, float | None], None]

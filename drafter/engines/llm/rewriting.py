@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from drafter.engines.llm import call, prompts, validate
+from drafter.engines.llm import call, guard, prompts, validate
 from drafter.engines.llm.align import align
 from drafter.engines.llm.prompts import PromptError
 from drafter.engines.llm.validate import REWRITE_SCHEMA, Rejected
@@ -138,13 +138,24 @@ def finish(prep: Prepared, reply: call.ChatReply, model: str) -> RewriteResult:
         parsed = validate.parse_rewrite(reply.data)
         candidate = same_frame(text, parsed.rewritten)
         validate.check_facts(facts, candidate)
+        if guard.cut_off(text, candidate):
+            raise Rejected(
+                "模型的回答比草稿短得多（被截断或删掉了内容），已改用离线引擎的结果（truncated answer）。",
+                "truncated",
+            )
         validate.check_scope(text, candidate, facts)
+        # Edits that change what the draft says (a number, a promise, a flipped negation …)
+        # go back to the draft's words; the tone edits stay.
+        reviewed = guard.review(
+            text, align(text, candidate), [(f.start, f.end) for f in prep.offline.flags]
+        )
+        candidate = reviewed.text
         fixed = validate.repair(candidate)
         final = fixed.rewritten
         validate.check_facts(facts, final)
     except Rejected as err:
         return fallback(prep.offline, str(err), reply.usage)
-    warnings = list(fixed.warnings)  # the rule pack's own notes on the final text
+    warnings = [*reviewed.warnings(), *fixed.warnings]  # what was put back; the rules' notes
     if fixed.changes:
         rules = "、".join(sorted({c.rule for c in fixed.changes}))
         warnings.append(
