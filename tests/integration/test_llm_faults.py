@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from conftest_llm import TIMEOUT
 from fake_openai import MODEL, Reply, closed_port, completion, error, ok
 
 from drafter.engines import registry as engines
@@ -232,3 +233,85 @@ def test_a_broken_http_body_never_reaches_the_agent_as_a_traceback(any_client, r
     assert r.engine == "offline"
     assert r.rewritten == offline_rewrite(DRAFT).rewritten
     assert any("离线" in w for w in r.warnings), r.warnings
+
+
+class _Trickle:
+    """A server that answers 200 and then sends its body one byte every 0.2 s, for ever:
+    every read succeeds, so only a wall-clock deadline ends the call."""
+
+    def __init__(self, body: bytes, content_type: str) -> None:
+        import http.server
+        import threading
+
+        stop = self.stop = threading.Event()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body) * 100))
+                self.end_headers()
+                for i in range(len(body) * 100):
+                    if stop.wait(0.2):
+                        return
+                    try:
+                        self.wfile.write(body[i % len(body) : i % len(body) + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("client", ["openai", "langchain"])
+def test_a_trickling_answer_is_cut_at_the_deadline(configure_llm, client):
+    trickle = _Trickle(b'{"id": "x", "choices": [{"message": {"content": "', "application/json")
+    try:
+        configure_llm(trickle.base_url, client)
+        started = time.monotonic()
+        r = engines.rewrite(DRAFT, engine="llm")
+        elapsed = time.monotonic() - started
+    finally:
+        trickle.close()
+    assert r.engine == "offline" and r.rewritten == offline_rewrite(DRAFT).rewritten
+    assert any("超时" in w for w in r.warnings), r.warnings
+    assert elapsed < float(TIMEOUT) + 2, elapsed
+
+
+def test_a_trickling_stream_is_cut_at_the_deadline(configure_llm):
+    trickle = _Trickle(
+        b'data: {"id": "x", "choices": [{"delta": {"content": "', "text/event-stream"
+    )
+    try:
+        configure_llm(trickle.base_url)
+        started = time.monotonic()
+        *_shown, last = rewriting.stream_rewrite(DRAFT)
+        elapsed = time.monotonic() - started
+    finally:
+        trickle.close()
+    assert last.engine == "offline" and last.rewritten == offline_rewrite(DRAFT).rewritten
+    assert elapsed < float(TIMEOUT) + 2, elapsed
+
+
+def test_a_500_about_the_reply_format_steps_down_the_format_at_once(any_client):
+    # older llama.cpp servers answer a json_schema request with a 500 naming it
+    any_client.push(
+        error(500, "Failed to parse grammar from response_format json_schema"), ok(GOOD)
+    )
+    r = engines.rewrite(DRAFT, engine="llm")
+    assert r.engine.startswith("llm:"), r.warnings
+    first, second = any_client.chat_requests
+    assert first["response_format"]["type"] == "json_schema"
+    assert second.get("response_format", {}).get("type") != "json_schema"

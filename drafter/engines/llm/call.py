@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import functools
 import hashlib
 import json
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -172,10 +175,25 @@ def retry_after_seconds(headers) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+class WallClockTimeout(Exception):
+    """The call ran past DRAFTER_LLM_TIMEOUT by the wall clock (a trickling or huge answer)."""
+
+
+_FORMAT_WORDS = ("response_format", "json_schema", "grammar", "schema")
+
+
+def _about_format(err: Exception) -> bool:
+    """Whether an error answer concerns the reply format (older llama.cpp: a 500 on schemas)."""
+    text = str(getattr(err, "message", "") or err).lower()
+    return any(word in text for word in _FORMAT_WORDS)
+
+
 def classify(err: Exception) -> _Fault | None:
     """What a client exception means for the retry loop; None = not a model fault (re-raise)."""
     import openai
 
+    if isinstance(err, WallClockTimeout):
+        return _Fault("timeout", True)
     if isinstance(err, openai.APITimeoutError):
         return _Fault("timeout", True)
     if isinstance(err, openai.APIConnectionError):
@@ -194,7 +212,10 @@ def classify(err: Exception) -> _Fault | None:
         return _Fault("bad_request", False, format_refused=True)
     if isinstance(err, openai.APIStatusError):
         if err.status_code >= 500:
-            return _Fault("server", True, retry_after_seconds(err.response.headers))
+            refused = _about_format(err)  # then the next rung is tried at once
+            return _Fault(
+                "server", True, retry_after_seconds(err.response.headers), format_refused=refused
+            )
         return _Fault("bad_request", False)
     if isinstance(err, openai.APIError):
         return _Fault("bad_response", True)
@@ -440,7 +461,7 @@ def complete_json(
         timeout = state.next_timeout()
         fmt = response_format(MODES[state.mode], schema, name)
         try:
-            raw = transport.create(messages, fmt, timeout)
+            raw = _bounded(functools.partial(transport.create, messages, fmt, timeout), timeout)
         except Exception as err:
             fault = classify(err)
             if fault is None:
@@ -488,7 +509,7 @@ def stream_json(
         raw: RawReply | None = None
         fault: _Fault | None
         sent = False
-        items = transport.stream(messages, fmt, timeout)
+        items = _bounded_stream(transport.stream(messages, fmt, timeout), state.deadline)
         try:
             for item in items:
                 if isinstance(item, RawReply):
@@ -527,6 +548,65 @@ def stream_json(
             store.put(key, _record(reply, key, messages))
         yield reply
         return
+
+
+def _bounded(fn: Callable[[], RawReply], seconds: float) -> RawReply:
+    """``fn()``, or WallClockTimeout after ``seconds`` by the wall clock.
+
+    The client's own timeout bounds each read, not the whole answer: a server that trickles a
+    byte at a time, or sends megabytes, keeps a read alive for minutes. The request runs in a
+    daemon thread; past the deadline the caller moves on (the thread ends with its socket).
+    """
+    box: dict[str, object] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as err:  # noqa: BLE001 -- handed to the caller below
+            box["error"] = err
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="drafter-llm-request", daemon=True).start()
+    if not done.wait(max(0.0, seconds)):
+        raise WallClockTimeout
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
+
+
+def _bounded_stream(items: Iterator[str | RawReply], deadline: float) -> Iterator[str | RawReply]:
+    """The items of a stream, read in a daemon thread; WallClockTimeout at ``deadline``
+    (time.monotonic) even when the server sends nothing the client can hand on."""
+    feed: queue.Queue[tuple[str, object]] = queue.Queue()
+
+    def run() -> None:
+        try:
+            for item in items:
+                feed.put(("item", item))
+            feed.put(("end", None))
+        except BaseException as err:  # noqa: BLE001 -- handed to the reader below
+            feed.put(("error", err))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    threading.Thread(target=run, name="drafter-llm-stream", daemon=True).start()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise WallClockTimeout
+        try:
+            kind, value = feed.get(timeout=left)
+        except queue.Empty:
+            raise WallClockTimeout from None
+        if kind == "end":
+            return
+        if kind == "error":
+            raise value  # type: ignore[misc]
+        yield value  # type: ignore[misc]
 
 
 class _StreamTimeout(Exception):
