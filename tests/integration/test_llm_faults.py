@@ -315,3 +315,22 @@ def test_a_500_about_the_reply_format_steps_down_the_format_at_once(any_client):
     first, second = any_client.chat_requests
     assert first["response_format"]["type"] == "json_schema"
     assert second.get("response_format", {}).get("type") != "json_schema"
+
+
+def test_a_retry_after_a_bad_answer_sends_the_answer_and_its_problem(any_client):
+    any_client.push(ok({"text": "您好"}), ok(GOOD))  # wrong shape, then a good answer
+    r = engines.rewrite(DRAFT, engine="llm")
+    assert r.engine.startswith("llm:"), r.warnings
+    first, second = any_client.chat_requests
+    assert second["messages"] != first["messages"]
+    assert second["messages"][: len(first["messages"])] == first["messages"]
+    echo, reask = second["messages"][len(first["messages"]) :]
+    assert echo["role"] == "assistant" and '"text"' in echo["content"]
+    assert reask["role"] == "user" and "rewritten" in reask["content"]  # names the problem
+
+
+def test_a_transient_fault_resends_the_same_request(any_client):
+    any_client.push(error(503), ok(GOOD))
+    engines.rewrite(DRAFT, engine="llm")
+    first, second = any_client.chat_requests
+    assert first["messages"] == second["messages"]

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drafter.engines.llm import config
+from drafter.engines.llm import config, prompts
 from drafter.engines.llm.cache import ResponseCache, cache_key, for_call
 from drafter.engines.llm.prompts import count_tokens, message_tokens
 from drafter.engines.llm.transport import RawReply, Transport, make_transport
@@ -36,6 +36,7 @@ MODES = ("json_schema", "json_object", "text")
 BACKOFF_BASE = 0.25  # seconds; doubled per failure, capped
 BACKOFF_CAP = 4.0
 MIN_ATTEMPT_SECONDS = 0.05  # less time left than this: do not start another attempt
+REASK_ECHO_CHARS = 4000  # of a failed answer sent back with the problem
 
 CAUSES = {
     "timeout": "模型服务超时（timeout）",
@@ -273,6 +274,7 @@ class _Attempts:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     last_output: str = ""
+    problem: str = ""  # why the last answer failed validation ("" = it did not, or no answer)
 
     @property
     def deadline(self) -> float:
@@ -350,21 +352,42 @@ class _Attempts:
         )
 
     def judge(self, raw: RawReply, validate: Validator | None) -> tuple[dict | None, _Fault | None]:
-        """The parsed reply, or the fault that makes it unusable."""
+        """The parsed reply, or the fault that makes it unusable (``problem`` says which)."""
         self.last_output = raw.content or ""
+        self.problem = ""
         if raw.empty:
             return None, _Fault("empty", True)
         if raw.finish_reason == "length":
             return None, _Fault("length", True)
         data = extract_json(raw.content)
         if data is None:
-            return None, _Fault("empty" if not (raw.content or "").strip() else "malformed", True)
+            if not (raw.content or "").strip():
+                return None, _Fault("empty", True)
+            self.problem = "回答里没有完整的 JSON 对象。"
+            return None, _Fault("malformed", True)
         if validate is not None:
             try:
                 validate(data)
-            except (ValueError, TypeError, KeyError):
+            except (ValueError, TypeError, KeyError) as err:
+                self.problem = str(err) or type(err).__name__
                 return None, _Fault("malformed", True)
         return data, None
+
+    def next_messages(self) -> list[dict]:
+        """What the next attempt sends: after an answer that failed validation, that answer and
+        the precise problem (as instructor does), so the model can mend it; else the same."""
+        if not self.problem or not self.last_output.strip():
+            return self.messages
+        try:
+            reask = prompts.load("reask.user").render({"problem": self.problem})
+        except prompts.PromptError:
+            return self.messages
+        previous = self.last_output[:REASK_ECHO_CHARS]
+        return [
+            *self.messages,
+            {"role": "assistant", "content": previous},
+            {"role": "user", "content": reask},
+        ]
 
 
 def _hit(record: dict, started: float, validate: Validator | None) -> ChatReply | None:
@@ -461,7 +484,8 @@ def complete_json(
         timeout = state.next_timeout()
         fmt = response_format(MODES[state.mode], schema, name)
         try:
-            raw = _bounded(functools.partial(transport.create, messages, fmt, timeout), timeout)
+            sent = state.next_messages()
+            raw = _bounded(functools.partial(transport.create, sent, fmt, timeout), timeout)
         except Exception as err:
             fault = classify(err)
             if fault is None:
@@ -509,7 +533,9 @@ def stream_json(
         raw: RawReply | None = None
         fault: _Fault | None
         sent = False
-        items = _bounded_stream(transport.stream(messages, fmt, timeout), state.deadline)
+        items = _bounded_stream(
+            transport.stream(state.next_messages(), fmt, timeout), state.deadline
+        )
         try:
             for item in items:
                 if isinstance(item, RawReply):

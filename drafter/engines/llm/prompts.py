@@ -33,6 +33,7 @@ SPECS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"begin", "end", "draft", "passages", "hints"}),
     ),
     "draft.system": (frozenset({"begin", "end"}), frozenset({"begin", "end", "channel"})),
+    "reask.user": (frozenset({"problem"}), frozenset({"problem"})),
     "draft.user": (
         frozenset({"begin", "end", "message", "passages"}),
         frozenset(
