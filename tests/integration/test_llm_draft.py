@@ -72,12 +72,30 @@ def test_a_reply_that_makes_up_a_phone_number_is_rejected(fake_llm):
     assert any("13912345678" in w for w in r.warnings)
 
 
-def test_a_made_up_citation_is_never_emitted(fake_llm):
+def test_a_made_up_citation_is_never_emitted_and_the_reply_is_grounded_by_us(fake_llm):
     fake_llm.push(answer(GOOD, cite="made-up"))
     r = drafting_api.draft(MESSAGE, engine="llm")
-    assert r.engine == "offline"
     assert all("全额赔偿" not in c.quote for c in r.citations)
     assert any("引文" in w for w in r.warnings)
+    corpus = get_corpus()
+    if r.engine.startswith("llm:"):  # kept: with sentences of the sent passages, verbatim
+        assert r.reply == GOOD and r.citations
+        assert all(corpus.verify(c) for c in r.citations)
+    else:
+        assert r.engine == "offline"
+
+
+def test_a_quote_retyped_with_other_punctuation_cites_the_corpus_text(fake_llm):
+    def respond(request: dict) -> dict:
+        p = passages_of(request)[0]
+        retyped = p["text"][:24].replace("，", ",").replace("“", "「").replace("”", "」")
+        return {"reply": GOOD, "citations": [{"passage_id": p["passage_id"], "quote": retyped}]}
+
+    fake_llm.push(respond)
+    r = drafting_api.draft(MESSAGE, engine="llm")
+    assert r.engine.startswith("llm:"), r.warnings
+    corpus = get_corpus()
+    assert r.citations and all(corpus.verify(c) for c in r.citations)
 
 
 def test_unverified_citations_are_dropped_when_a_verified_one_remains(fake_llm):

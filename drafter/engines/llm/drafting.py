@@ -10,7 +10,9 @@ failure the offline draft is returned with a warning naming why.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +96,41 @@ def _citations(pairs: list[tuple[str, str]]) -> tuple[list[Citation], int]:
         elif all((c.passage_id, c.quote) != (o.passage_id, o.quote) for o in out):
             out.append(c)
     return out, dropped
+
+
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
+GROUNDING_MIN_SHARED = 4  # character pairs a sentence must share with the reply to ground it
+GROUNDING_MAX = 2
+
+
+def _pairs(text: str) -> set[str]:
+    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    return {a + b for a, b in itertools.pairwise(han)}
+
+
+def grounding(reply: str, passages: list[Passage]) -> list[Citation]:
+    """The sentences of ``passages`` the reply draws on most (shared character pairs), each
+    quoted exactly as the corpus has it; at most GROUNDING_MAX."""
+    corpus = get_corpus()
+    mine = _pairs(reply)
+    scored: list[tuple[int, Citation]] = []
+    for p in passages:
+        source = corpus.by_id.get(p.passage_id)
+        if source is None:
+            continue
+        for m in _SENTENCE.finditer(source.text):
+            sentence = m.group(0).strip()
+            shared = len(mine & _pairs(sentence))
+            if shared >= GROUNDING_MIN_SHARED and sentence:
+                scored.append((shared, Citation(source.source, source.passage_id, sentence)))
+    scored.sort(key=lambda item: -item[0])
+    out: list[Citation] = []
+    for _score, c in scored:
+        if all(c.quote != o.quote for o in out):
+            out.append(c)
+        if len(out) == GROUNDING_MAX:
+            break
+    return out
 
 
 def draft_with_llm(
@@ -188,6 +225,12 @@ def _draft_with_llm(
         _check_leak(text, prompt)
         _check_facts(text, message, facts, offline_result.reply, prompt.passages)
         citations, dropped = _citations(pairs)
+        found = []
+        if not citations:
+            # The model's quotes failed (or it gave none): cite the sentences of the passages
+            # it was given that the reply draws on, quoted exactly, rather than discard it.
+            found = grounding(text, prompt.passages)
+            citations = found
         if not citations:
             raise _Failed(
                 "模型的回复没有可在手册中逐字核实的引文，已改用离线起草的回复（no verified citation）。"
@@ -197,6 +240,11 @@ def _draft_with_llm(
     if dropped:
         warnings.append(
             f"模型给出的 {dropped} 条引文在所注段落中找不到原文，已删去（unverified quotes dropped）。"
+        )
+    if found:
+        warnings.append(
+            f"模型没有给出可核实的引文，已附上回复所依据的 {len(found)} 段手册原文"
+            "（citations found by the engine）。"
         )
     result = dataclasses.replace(
         offline_result,

@@ -24,6 +24,7 @@ from drafter.knowledge.corpus import Corpus, get_corpus
 from drafter.models import llm as replies
 from drafter.rules import pack as rulepack
 from drafter.rules.engine import analyse
+from drafter.text import fold
 from drafter.text.facts import fact_spans
 from drafter.types import Change, Citation, Flag, RewriteResult
 
@@ -132,14 +133,17 @@ def repair(candidate: str) -> RewriteResult:
 
 # -- (4) citations ---------------------------------------------------------------------
 def verified(passage_id: str, quote: str, corpus: Corpus | None = None) -> Citation | None:
-    """A citation when ``quote`` is verbatim in passage ``passage_id``, else None."""
+    """A citation when ``quote`` is in passage ``passage_id`` — verbatim, or but for
+    typography (width, quote marks, punctuation, spaces: a model retypes what it quotes) —
+    quoting the passage's own text; else None."""
     quote = (quote or "").strip()
     if not passage_id or not quote:
         return None
     p = (corpus or get_corpus()).by_id.get(passage_id)
-    if p is None or quote not in p.text:
+    span = fold.find(p.text, quote) if p is not None else None
+    if p is None or span is None:
         return None
-    return Citation(source=p.source, passage_id=p.passage_id, quote=quote)
+    return Citation(source=p.source, passage_id=p.passage_id, quote=p.text[span[0] : span[1]])
 
 
 def still_true(citation: Citation | None, corpus: Corpus | None = None) -> Citation | None:
