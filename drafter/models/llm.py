@@ -77,8 +77,17 @@ class ChangeHint(Reply):
     quote: HintText = ""
 
 
-class RewriteReply(Reply):
+class RewriteAnswer(Reply):
+    """What the model is asked for: the rewritten draft and nothing else. Spans come from
+    aligning it with the draft; each change's rule, explanation and citation are chosen by us
+    from the edit actually made — so the answer costs about the draft's own length."""
+
     rewritten: Text
+
+
+class RewriteReply(RewriteAnswer):
+    """What is accepted: a model that also describes its changes gives hints for them."""
+
     changes: Annotated[list[ChangeHint], BeforeValidator(_as_changes)] = []
 
 
@@ -100,5 +109,5 @@ def reply_problem(err: ValidationError, model: type[BaseModel]) -> str:
     return "模型的回复不合格式：" + "；".join(i.text for i in issues(err, model, REPLY_STYLE))
 
 
-REWRITE_SCHEMA = strict_json_schema(RewriteReply)
+REWRITE_SCHEMA = strict_json_schema(RewriteAnswer)
 DRAFT_SCHEMA = strict_json_schema(DraftReply)

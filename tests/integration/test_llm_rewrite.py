@@ -441,3 +441,25 @@ def test_a_broken_prompt_file_leaves_the_offline_result(fake_llm, tmp_path, monk
     assert r.engine == "offline" and r.rewritten == offline_rewrite(DRAFT).rewritten
     assert any("rewrite.system.md" in w for w in r.warnings)
     assert fake_llm.chat_requests == []
+
+
+def test_the_answer_asked_for_is_compact_and_bounded(any_client):
+    any_client.push(reply(GOOD))
+    engines.rewrite(DRAFT, engine="llm")
+    sent = any_client.chat_requests[0]
+    assert sent["response_format"]["json_schema"]["schema"]["required"] == ["rewritten"]
+    limit = sent.get("max_tokens", sent.get("max_completion_tokens"))
+    assert rewriting.answer_tokens(DRAFT) == limit
+    assert limit <= 1.5 * prompts.count_tokens(DRAFT) + 200
+
+
+def test_changes_nobody_described_are_labelled_from_the_edit_itself(any_client):
+    any_client.push({"rewritten": GOOD})  # the compact answer: no changes listed
+    r = engines.rewrite(DRAFT, engine="llm")
+    assert r.engine == f"llm:{MODEL}"
+    assert_contract(r)
+    by_rule = {c.rule: c for c in r.changes}
+    assert {"polite-pronoun", "definite", "what-not-why"} <= set(by_rule)
+    for rule in ("polite-pronoun", "definite", "what-not-why"):
+        c = by_rule[rule]
+        assert c.before in c.explanation and c.citation is not None

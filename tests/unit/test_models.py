@@ -346,7 +346,7 @@ def _closed(schema: dict) -> None:
 @pytest.mark.parametrize(
     "sent, model",
     [
-        (validate.REWRITE_SCHEMA, reply_models.RewriteReply),
+        (validate.REWRITE_SCHEMA, reply_models.RewriteAnswer),
         (drafting.DRAFT_SCHEMA, reply_models.DraftReply),
     ],
 )
@@ -361,8 +361,9 @@ def test_the_response_format_schema_is_generated_from_the_reply_model(sent, mode
 
 def test_the_schemas_are_those_the_recordings_were_made_with():
     # The cache key hashes the schema: a changed schema would make every cassette stale.
-    change = {k: {"type": "string"} for k in validate.STR_FIELDS}
-    assert validate.REWRITE_SCHEMA["properties"]["changes"]["items"]["properties"] == change
+    # The rewrite asks for the compact answer: the rewritten text only.
+    assert validate.REWRITE_SCHEMA["properties"] == {"rewritten": {"type": "string"}}
+    assert validate.REWRITE_SCHEMA["required"] == ["rewritten"]
     assert drafting.DRAFT_SCHEMA["required"] == ["reply", "citations"]
 
 

@@ -472,6 +472,7 @@ def complete_json(
     cache_dir: Path | None = None,
     replay: bool = False,
     transport: Transport | None = None,
+    max_tokens: int | None = None,
 ) -> ChatReply:
     """One chat completion whose reply is a JSON object (validated by ``validate``)."""
     cfg = _config(model, replay)
@@ -485,7 +486,8 @@ def complete_json(
         fmt = response_format(MODES[state.mode], schema, name)
         try:
             sent = state.next_messages()
-            raw = _bounded(functools.partial(transport.create, sent, fmt, timeout), timeout)
+            request = functools.partial(transport.create, sent, fmt, timeout, max_tokens)
+            raw = _bounded(request, timeout)
         except Exception as err:
             fault = classify(err)
             if fault is None:
@@ -516,6 +518,7 @@ def stream_json(
     cache_dir: Path | None = None,
     replay: bool = False,
     transport: Transport | None = None,
+    max_tokens: int | None = None,
 ) -> Iterator[str | StreamRestart | ChatReply]:
     """Like :func:`complete_json`, streaming: text deltas as they arrive, :data:`RESTART`
     when a failed attempt is retried, and last the :class:`ChatReply` (or LLMError)."""
@@ -534,7 +537,7 @@ def stream_json(
         fault: _Fault | None
         sent = False
         items = _bounded_stream(
-            transport.stream(state.next_messages(), fmt, timeout), state.deadline
+            transport.stream(state.next_messages(), fmt, timeout, max_tokens), state.deadline
         )
         try:
             for item in items:

@@ -39,9 +39,15 @@ class LangChainTransport:
         self.chat.root_client.beta.chat.completions  # noqa: B018 - the lazy import, now
 
     def create(
-        self, messages: list[dict], response_format: dict | None, timeout: float
+        self,
+        messages: list[dict],
+        response_format: dict | None,
+        timeout: float,
+        max_tokens: int | None = None,
     ) -> RawReply:
         kwargs: dict = {"timeout": timeout}
+        if max_tokens is not None:
+            kwargs["max_tokens"] = max_tokens
         if response_format is not None:
             kwargs["response_format"] = response_format
         result = self.chat.generate([_messages(messages)], **kwargs)
@@ -68,10 +74,16 @@ class LangChainTransport:
         return RawReply(content, finish, model, prompt_tokens, completion_tokens)
 
     def stream(
-        self, messages: list[dict], response_format: dict | None, timeout: float
+        self,
+        messages: list[dict],
+        response_format: dict | None,
+        timeout: float,
+        max_tokens: int | None = None,
     ) -> Iterator[str | RawReply]:
         # The plain-text rung also drops the usage stream option (some servers refuse it).
         kwargs: dict = {"timeout": timeout, "stream_usage": response_format is not None}
+        if max_tokens is not None:
+            kwargs["max_tokens"] = max_tokens
         if response_format is not None:
             kwargs["response_format"] = response_format
         parts: list[str] = []

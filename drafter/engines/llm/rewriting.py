@@ -38,6 +38,16 @@ class Prepared:
     prompt: prompts.RenderedPrompt
 
 
+# The answer is the rewritten draft in a small JSON object: about as long as the draft.
+ANSWER_TOKENS_RATIO = 1.5
+ANSWER_TOKENS_SLACK = 200  # the JSON frame, escapes, a sentence of preamble
+
+
+def answer_tokens(text: str) -> int:
+    """``max_tokens`` for rewriting ``text``: 1.5× its tokens plus a small constant."""
+    return int(prompts.count_tokens(text) * ANSWER_TOKENS_RATIO) + ANSWER_TOKENS_SLACK
+
+
 def offline_rewrite(text: str) -> RewriteResult:
 
     return rewrite_offline(text)
@@ -168,6 +178,7 @@ def finish(prep: Prepared, reply: call.ChatReply, model: str) -> RewriteResult:
         edits,
         parsed.hints + validate.hints_of(fixed, "repair", exact=False),
         validate.hints_of(prep.offline, "offline", exact=True),
+        prep.offline.flags,
     )
     if built.dropped_quotes:
         warnings.append(
@@ -254,6 +265,7 @@ def _rewrite_with_llm(
             cache=cache,
             cache_dir=cache_dir,
             replay=replay,
+            max_tokens=answer_tokens(text),
         )
     except call.ReplayMissError:
         raise
@@ -350,6 +362,7 @@ def _stream_rewrite(
             cache=cache,
             cache_dir=cache_dir,
             replay=replay,
+            max_tokens=answer_tokens(text),
         ):
             if isinstance(item, call.ChatReply):
                 yield finish(prep, item, model_name(model))

@@ -29,11 +29,19 @@ class RawReply:
 
 class Transport(Protocol):
     def create(
-        self, messages: list[dict], response_format: dict | None, timeout: float
+        self,
+        messages: list[dict],
+        response_format: dict | None,
+        timeout: float,
+        max_tokens: int | None = None,
     ) -> RawReply: ...
 
     def stream(
-        self, messages: list[dict], response_format: dict | None, timeout: float
+        self,
+        messages: list[dict],
+        response_format: dict | None,
+        timeout: float,
+        max_tokens: int | None = None,
     ) -> Iterator[str | RawReply]: ...
 
 
@@ -44,21 +52,33 @@ class OpenAITransport:
         self.cfg = cfg
         self.client = config.openai_client(cfg)
 
-    def _kwargs(self, messages: list[dict], response_format: dict | None, timeout: float) -> dict:
+    def _kwargs(
+        self,
+        messages: list[dict],
+        response_format: dict | None,
+        timeout: float,
+        max_tokens: int | None,
+    ) -> dict:
         kwargs: dict = {
             "model": self.cfg.model,
             "messages": messages,
             "temperature": 0,
             "timeout": timeout,
         }
+        if max_tokens is not None:
+            kwargs["max_tokens"] = max_tokens
         if response_format is not None:
             kwargs["response_format"] = response_format
         return kwargs
 
     def create(
-        self, messages: list[dict], response_format: dict | None, timeout: float
+        self,
+        messages: list[dict],
+        response_format: dict | None,
+        timeout: float,
+        max_tokens: int | None = None,
     ) -> RawReply:
-        kwargs = self._kwargs(messages, response_format, timeout)
+        kwargs = self._kwargs(messages, response_format, timeout, max_tokens)
         reply = self.client.chat.completions.create(**kwargs)
         usage = reply.usage
         if not reply.choices:
@@ -80,9 +100,13 @@ class OpenAITransport:
         )
 
     def stream(
-        self, messages: list[dict], response_format: dict | None, timeout: float
+        self,
+        messages: list[dict],
+        response_format: dict | None,
+        timeout: float,
+        max_tokens: int | None = None,
     ) -> Iterator[str | RawReply]:
-        kwargs = self._kwargs(messages, response_format, timeout)
+        kwargs = self._kwargs(messages, response_format, timeout, max_tokens)
         kwargs["stream"] = True
         if response_format is not None:  # the plain-text rung also drops stream options
             kwargs["stream_options"] = {"include_usage": True}

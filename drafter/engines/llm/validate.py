@@ -15,6 +15,7 @@ A rejection raises :class:`Rejected`, whose message is the warning the agent see
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -214,10 +215,42 @@ class Built:
     dropped_quotes: int  # model quotes that were not verbatim in their passage
 
 
+# What an edit nobody described does, read from the edit itself: (rule, what it did).
+_YOU = re.compile(r"[你妳]")
+_HEDGE = re.compile(r"可能|也许|也許|或许|或許|大概|估计|估計")
+_WHY = re.compile(r"[为為](?:什|甚)[么麼麽]|[为為]啥|[为為]何|干[嘛吗么]|幹[嘛嗎麼]")
+_MARKS_ONLY = re.compile(r"[\s\W_]*")
+
+
+def classify_edit(e: Edit, flags: list[Flag]) -> tuple[str, str]:
+    """The pack rule an edit serves and a sentence saying what it did, from the edit itself:
+    the model is not asked to describe its changes, and is not believed when it does."""
+    quoted = f"把“{e.before}”改为“{e.after}”" if e.before else f"加上“{e.after}”"
+    if e.before and not e.after:
+        quoted = f"删去“{e.before}”"
+    for f in flags:
+        if f.start < max(e.end, e.start + 1) and e.start < f.end:
+            return f.rule, f"{quoted}：原句“{f.text}”是手册提醒避免的说法，这里换了说法。"
+    if _WHY.search(e.before) and not _WHY.search(e.after):
+        return "what-not-why", f"{quoted}：询问原因，不追问客户“为什么”。"
+    if _HEDGE.search(e.before) and not _HEDGE.search(e.after):
+        return "definite", f"{quoted}：用肯定的说法；这句话现在是在断言一个事实，发送前请先核实。"
+    if _YOU.search(e.before) and "您" in e.after:
+        return "polite-pronoun", f"{quoted}：称呼客户用“您”。"
+    if _MARKS_ONLY.fullmatch(e.before) and _MARKS_ONLY.fullmatch(e.after):
+        return FALLBACK_RULE, f"{quoted}：只调整了标点或空格。"
+    return FALLBACK_RULE, f"{quoted}：模型按团队的语气要求改写了这一处，请核对。"
+
+
 def build_changes(
-    original: str, edits: list[Edit], hints: list[Hint], offline_hints: list[Hint]
+    original: str,
+    edits: list[Edit],
+    hints: list[Hint],
+    offline_hints: list[Hint],
+    flags: list[Flag] | None = None,
 ) -> Built:
-    """The aligned ``edits`` of ``original`` as changes, labelled from the hints and cited."""
+    """The aligned ``edits`` of ``original`` as changes, labelled from the hints and cited;
+    an edit no hint accounts for is read for what it does (:func:`classify_edit`)."""
 
     pack = rulepack.get_pack()
     pack_rules = {r.id for r in pack.rules}
@@ -233,6 +266,9 @@ def build_changes(
             rule = h.rule
         elif o is not None:
             rule = o.rule
+        guessed = ""
+        if not rule and not (h is not None and h.explanation.strip()):
+            rule, guessed = classify_edit(e, flags or [])
         rule = rule or FALLBACK_RULE
         # A rule the offline engine fired here keeps the pack's vetted explanation (it says,
         # e.g., that a definite statement asserts a fact); the model explains the rest.
@@ -251,7 +287,7 @@ def build_changes(
         if citation is None and rule in pack_rules:
             citation = pack.citation(rule)  # the rule's evidence, verified when the pack loaded
         if not explanation:
-            explanation = "模型按团队的语气要求改写了这一处，请核对。"
+            explanation = guessed or "模型按团队的语气要求改写了这一处，请核对。"
         changes.append(
             Change(
                 rule, e.start, e.end, e.before, e.after, explanation, still_true(citation, corpus)
