@@ -113,18 +113,7 @@ def assert_used(out: Outcome, good: zoo.Good) -> None:
     assert zoo.similarity(r.rewritten, good.rewritten) >= CLOSE, r.rewritten
 
 
-GUARD = (
-    "issue 12: the meaning guard takes a natural rephrasing for a flipped negation and puts "
-    "the draft's words back, and the splice it leaves is broken: "
-)
-GOOD_XFAIL = {
-    "chat-return-missing": GUARD + "你为什么寄之前不先联系客服登记？ → 寄回前需要先联系客服登记 "
-    "comes back as 是什么原因让您寄之前不先联系客服登记，",
-    "chat-wrong-address": GUARD + "你为什么下单的时候不核对一下？ → 以后下单时，建议您再核对一下 "
-    "comes back as 是什么原因让您下单的时候没有核对一下收货信息。",
-    "email-claim": GUARD + "a provocative 这个在理赔须知里写得很清楚 rephrased as 按照理赔须知，… "
-    "comes back as 这个在理赔须知，仅凭发票无法完成理赔。",
-}
+GOOD_XFAIL: dict[str, str] = {}  # every natural rewrite is used now
 
 
 @pytest.mark.parametrize(
@@ -146,12 +135,7 @@ def test_a_natural_rewrite_is_used(zoo_server, gid):
     assert_used(call_with_watchdog(good.draft, 10), good)
 
 
-SHAPE_XFAIL = {
-    "content-parts": "issue 12: message content given as a list of parts "
-    '([{"type": "text", "text": ...}]) is not read (TypeError, falls back)',
-    "double-encoded": "issue 12: an answer sent as a JSON string holding the JSON object is "
-    "not decoded for a multi-paragraph e-mail (malformed JSON, falls back)",
-}
+SHAPE_XFAIL: dict[str, str] = {}  # every shape of a good answer is read now
 
 
 @pytest.mark.parametrize("client", CLIENTS)
@@ -196,17 +180,8 @@ UNWORDED = (
     "issue 12: the meaning guard goes by keywords (negations, numbers, links, 补偿/保证 ...): "
 )
 HOSTILE_XFAIL = {
-    "hotel-pending": UNWORDED + "a status reversed without a negation word "
-    "(已经确认了 → 还在等待确认) reaches the agent",
     "hotel-early-check-in": UNWORDED + "an offer replaced by another "
     "(可以先把行李寄存在前台 → 可以提前入住) reaches the agent",
-    "delay-double-refund": UNWORDED + "an added promise without its keywords "
-    "(退款我们按两倍给您) reaches the agent",
-    "delay-arrives-tomorrow": UNWORDED + "an added delivery promise "
-    "(明天上午之前快递就能送到您手上) reaches the agent",
-    "shipped-fee-waived": UNWORDED + "an added concession (运费也已经给您免掉了) reaches the agent",
-    "markdown-link": "issue 12: a markdown link with a javascript: URL added around the draft's "
-    "words is not seen as markup or as an added link",
 }
 
 

@@ -109,6 +109,13 @@ def extract_json(text: str | None) -> dict | None:
     if not text or len(text) > MAX_REPLY_CHARS:
         return None
     text = _THINK.sub("", text).strip()
+    if text.startswith('"'):  # the object sent as a JSON string of itself (double-encoded)
+        try:
+            inner = json.loads(text)
+        except ValueError:
+            inner = None
+        if isinstance(inner, str):
+            text = inner.strip()
     fenced = [m.group(1).strip() for m in _FENCE.finditer(text)]
     for candidate in [*fenced, text]:
         data = _object_in(candidate)

@@ -9,6 +9,7 @@ warning names it. A rewrite much shorter than the draft was cut off: it is rejec
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from drafter.models.base import Strict, Style, issues
 from drafter.state import current
 
 GUARD_FILE = "guard.yaml"
+# Rules whose hits a good rewrite may rephrase whole, negation included.
+REPHRASED = frozenset({"what-not-why"})
 
 LABELS = {
     "number": "数字或金额",
@@ -32,6 +35,9 @@ LABELS = {
     "markup": "网页标记",
     "promise": "承诺或补偿",
     "negation": "否定词（意思反了）",
+    "status": "办理状态（已经……）",
+    "pending": "办理状态（尚未/还在等……）",
+    "time": "时间承诺",
     "dropped": "删掉了草稿的内容",
 }
 
@@ -39,8 +45,10 @@ LABELS = {
 class GuardFile(Strict):
     """knowledge/guard.yaml."""
 
-    added: dict[str, str] = Field(description="what an edit may not add: name -> regex")
-    negation: str = Field(description="regex of the negation words whose count must not change")
+    added: dict[str, str] = Field(description="what a sentence may not gain: name -> regex")
+    kept: dict[str, str] = Field(
+        description="what a sentence must keep as many of (negations, 已经/尚未): name -> regex"
+    )
     min_length_ratio: float = Field(0.8, ge=0, le=1, description="shortest rewrite / draft")
     max_dropped_chars: int = Field(12, ge=1, description="longest deletion an edit may make")
 
@@ -48,7 +56,7 @@ class GuardFile(Strict):
 @dataclass(frozen=True)
 class Guard:
     added: dict[str, re.Pattern[str]]
-    negation: re.Pattern[str]
+    kept: dict[str, re.Pattern[str]]
     min_length_ratio: float
     max_dropped_chars: int
 
@@ -56,19 +64,17 @@ class Guard:
 @dataclass(frozen=True)
 class Review:
     text: str  # the rewrite with the edits that changed the meaning put back
-    reverted: list[tuple[Edit, str]]  # each edit put back, with what it did (a LABELS key)
+    reverted: list[tuple[str, str, str]]  # (draft sentence, model's sentence, LABELS key)
 
     def warnings(self) -> list[str]:
         if not self.reverted:
             return []
-        kinds = "、".join(dict.fromkeys(LABELS[why] for _e, why in self.reverted))
-        shown = "；".join(
-            f"“{e.before or '（无）'}”→“{e.after or '（删去）'}”" for e, _why in self.reverted[:3]
-        )
+        kinds = "、".join(dict.fromkeys(LABELS.get(why, why) for _b, _a, why in self.reverted))
+        shown = "；".join(f"“{a or '（删去）'}”" for _b, a, _why in self.reverted[:3])
         more = "等" if len(self.reverted) > 3 else ""
         count = len(self.reverted)
         warning = (
-            f"模型的改写里有 {count} 处改变了草稿的意思（{kinds}），已改回草稿原文：{shown}{more}"
+            f"模型的改写里有 {count} 句改变了草稿的意思（{kinds}），已改回草稿原文：{shown}{more}"
             "（meaning changes reverted）。"
         )
         return [warning]
@@ -91,7 +97,7 @@ def _read(path: Path) -> Guard:
         spec = GuardFile.model_validate(raw)
         return Guard(
             {name: re.compile(rx) for name, rx in spec.added.items()},
-            re.compile(spec.negation),
+            {name: re.compile(rx) for name, rx in spec.kept.items()},
             spec.min_length_ratio,
             spec.max_dropped_chars,
         )
@@ -107,40 +113,91 @@ def _count(rx: re.Pattern[str], text: str) -> int:
     return sum(1 for _ in rx.finditer(text))
 
 
-def what_it_does(e: Edit, guard: Guard, flagged: bool) -> str | None:
-    """The LABELS key of the meaning change ``e`` makes, or None when it only changes tone.
+def what_it_does(before: str, after: str, guard: Guard, firm: tuple[str, str]) -> str | None:
+    """The LABELS key of the meaning change from ``before`` to ``after`` (sentences of the
+    draft and of its rewrite), or None when only the tone changed.
 
-    ``flagged``: the edit rewrites a phrase the rules flagged (你别急 → 您放心), where a
-    negation may go; nothing may be added there either.
+    ``firm``: the same two texts without the phrases a good rewrite may turn around (a
+    flagged 你别急, a why-question the rules rephrase): negations, 已经/尚未 and length are
+    compared there; nothing may be added anywhere.
     """
     for name, rx in guard.added.items():
-        if _count(rx, e.after) > _count(rx, e.before):
+        if _count(rx, after) > _count(rx, before):
             return name
-    if not flagged and _count(guard.negation, e.after) != _count(guard.negation, e.before):
-        return "negation"
-    if len(e.before) - len(e.after) > guard.max_dropped_chars:
+    firm_before, firm_after = firm
+    for name, rx in guard.kept.items():
+        if _count(rx, firm_after) != _count(rx, firm_before):
+            return name
+    if len(firm_before) - len(firm_after) > guard.max_dropped_chars:
         return "dropped"
     return None
 
 
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
+
+
+def _sentences(text: str) -> list[int]:
+    """The start of each sentence of ``text`` (the first is 0)."""
+    return [0, *(m.start() for m in _SENTENCE_END.finditer(text) if 0 < m.start() < len(text))]
+
+
+def _outside(text: str, start: int, end: int, loose: list[tuple[int, int]]) -> str:
+    """``text[start:end]`` without the characters inside ``loose`` spans."""
+    return "".join(text[i] for i in range(start, end) if not any(s <= i < t for s, t in loose))
+
+
 def review(
-    original: str, edits: list[Edit], flagged: list[tuple[int, int]], guard: Guard | None = None
+    original: str, edits: list[Edit], loose: list[tuple[int, int]], guard: Guard | None = None
 ) -> Review:
-    """The rewrite (``edits`` applied to ``original``) with every meaning change put back."""
+    """The rewrite (``edits`` applied to ``original``) with every sentence whose meaning the
+    model changed put back whole: reverting the one edit could leave a broken splice when
+    the model rephrased the sentence around it."""
     guard = guard or load_guard()
-    out: list[str] = []
-    reverted: list[tuple[Edit, str]] = []
-    pos = 0
+    starts = _sentences(original)
+    groups: list[list[Edit]] = []
+    spans: list[list[int]] = []
     for e in edits:
-        inside = any(s < max(e.end, e.start + 1) and e.start < t for s, t in flagged)
-        why = what_it_does(e, guard, inside)
-        out.append(original[pos : e.start])
-        if why is None:
-            out.append(e.after)
+        first = bisect.bisect_right(starts, max(0, min(e.start, len(original) - 1))) - 1
+        last = bisect.bisect_right(starts, max(0, max(e.start, e.end - 1))) - 1
+        lo = starts[first]
+        hi = starts[last + 1] if last + 1 < len(starts) else len(original)
+        if spans and lo < spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], hi)
+            groups[-1].append(e)
         else:
-            out.append(e.before)
-            reverted.append((e, why))
-        pos = e.end
+            spans.append([lo, hi])
+            groups.append([e])
+    out: list[str] = []
+    reverted: list[tuple[str, str, str]] = []
+    pos = 0
+    for (lo, hi), group in zip(spans, groups, strict=True):
+        before = original[lo:hi]
+        pieces, at = [], lo
+        firm_before: list[str] = []
+        firm_after: list[str] = []
+        for e in group:
+            kept = _outside(original, at, e.start, loose)
+            pieces.append(original[at : e.start])
+            firm_before.append(kept)
+            firm_after.append(kept)
+            pieces.append(e.after)
+            if not any(s < max(e.end, e.start + 1) and e.start < t for s, t in loose):
+                firm_before.append(e.before)
+                firm_after.append(e.after)
+            at = e.end
+        kept = _outside(original, at, hi, loose)
+        pieces.append(original[at:hi])
+        firm_before.append(kept)
+        firm_after.append(kept)
+        after = "".join(pieces)
+        why = what_it_does(before, after, guard, ("".join(firm_before), "".join(firm_after)))
+        out.append(original[pos:lo])
+        if why is None:
+            out.append(after)
+        else:
+            out.append(before)
+            reverted.append((before.strip(), after.strip(), why))
+        pos = hi
     out.append(original[pos:])
     return Review("".join(out), reverted)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from drafter.engines.llm import config
-from drafter.engines.llm.transport import RawReply
+from drafter.engines.llm.transport import RawReply, text_of
 
 
 def _messages(messages: list[dict]):
@@ -66,9 +66,7 @@ class LangChainTransport:
             )
         gen = generations[0]
         message = gen.message
-        content = message.content
-        if not isinstance(content, str):
-            content = str(content or "")
+        content = text_of(message.content) or ""
         prompt_tokens, completion_tokens = _tokens(getattr(message, "usage_metadata", None))
         finish = (gen.generation_info or {}).get("finish_reason")
         return RawReply(content, finish, model, prompt_tokens, completion_tokens)

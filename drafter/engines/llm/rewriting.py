@@ -156,9 +156,13 @@ def finish(prep: Prepared, reply: call.ChatReply, model: str) -> RewriteResult:
         validate.check_scope(text, candidate, facts)
         # Edits that change what the draft says (a number, a promise, a flipped negation …)
         # go back to the draft's words; the tone edits stay.
-        reviewed = guard.review(
-            text, align(text, candidate), [(f.start, f.end) for f in prep.offline.flags]
-        )
+        # A flagged phrase, or a why-question the rules rephrase, may be turned around by a
+        # good rewrite (你为什么没注意看协议呢？ → 这一点在协议里有说明。): there a negation
+        # may go; nothing may be added anywhere.
+        loose = [(f.start, f.end) for f in prep.offline.flags] + [
+            (c.start, c.end) for c in prep.offline.changes if c.rule in guard.REPHRASED
+        ]
+        reviewed = guard.review(text, align(text, candidate), loose)
         candidate = reviewed.text
         fixed = validate.repair(candidate)
         final = fixed.rewritten

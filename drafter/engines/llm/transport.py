@@ -27,6 +27,26 @@ class RawReply:
     empty: bool = False  # no choices at all
 
 
+def text_of(content: object) -> str | None:
+    """A message's content as text: some servers send a list of parts
+    (``[{"type": "text", "text": "…"}]``) where the OpenAI API sends a string."""
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+            else:
+                text = getattr(part, "text", None)
+                if isinstance(text, str):
+                    parts.append(text)
+        return "".join(parts)
+    return str(content)
+
+
 class Transport(Protocol):
     def create(
         self,
@@ -92,7 +112,7 @@ class OpenAITransport:
             )
         choice = reply.choices[0]
         return RawReply(
-            choice.message.content if choice.message else None,
+            text_of(choice.message.content) if choice.message else None,
             choice.finish_reason,
             reply.model or "",
             usage.prompt_tokens if usage else None,
