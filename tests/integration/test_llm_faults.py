@@ -334,3 +334,13 @@ def test_a_transient_fault_resends_the_same_request(any_client):
     engines.rewrite(DRAFT, engine="llm")
     first, second = any_client.chat_requests
     assert first["messages"] == second["messages"]
+
+
+def test_the_format_an_endpoint_takes_is_remembered_for_later_calls(any_client):
+    any_client.push(error(400, "response_format json_schema is not supported"), ok(GOOD))
+    assert engines.rewrite(DRAFT, engine="llm").engine.startswith("llm:")
+    assert len(any_client.chat_requests) == 2
+    any_client.push(ok(GOOD))
+    assert engines.rewrite(DRAFT + "。", engine="llm").engine.startswith("llm:")
+    assert len(any_client.chat_requests) == 3  # one request: it starts on the rung that works
+    assert any_client.chat_requests[2].get("response_format", {}).get("type") == "json_object"

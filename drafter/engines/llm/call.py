@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drafter.engines.llm import config, prompts
+from drafter.engines.llm import config, formats, prompts
 from drafter.engines.llm.cache import ResponseCache, cache_key, for_call
 from drafter.engines.llm.prompts import count_tokens, message_tokens
 from drafter.engines.llm.transport import RawReply, Transport, make_transport
@@ -488,6 +488,7 @@ def complete_json(
         return hit
     transport = transport or make_transport(cfg)
     state = _Attempts(cfg, messages)
+    state.mode = formats.remembered(cfg, MODES) if not replay else 0
     while True:
         timeout = state.next_timeout()
         fmt = response_format(MODES[state.mode], schema, name)
@@ -509,6 +510,8 @@ def complete_json(
             continue
         assert data is not None  # judge returns the data whenever there is no fault
         reply = state.reply(raw, data)
+        if not replay:
+            formats.remember(cfg, MODES[state.mode])
         if store is not None:
             store.put(key, _record(reply, key, messages))
         return reply
@@ -537,6 +540,7 @@ def stream_json(
         return
     transport = transport or make_transport(cfg)
     state = _Attempts(cfg, messages)
+    state.mode = formats.remembered(cfg, MODES) if not replay else 0
     while True:
         timeout = state.next_timeout()
         fmt = response_format(MODES[state.mode], schema, name)
@@ -580,6 +584,8 @@ def stream_json(
             continue
         assert raw is not None and data is not None  # both are set whenever there is no fault
         reply = state.reply(raw, data)
+        if not replay:
+            formats.remember(cfg, MODES[state.mode])
         if store is not None:
             store.put(key, _record(reply, key, messages))
         yield reply
