@@ -123,6 +123,24 @@ class Settings:
         "",
         "OpenAI-compatible embeddings model; empty = offline hashed n-grams.",
     )
+    embeddings_base_url: str = setting(
+        "DRAFTER_EMBEDDINGS_BASE_URL",
+        "",
+        "Base URL of the embeddings endpoint, when it is not OPENAI_BASE_URL (a local embedder "
+        "beside a hosted chat model).",
+        _url,
+    )
+    embeddings_api_key: str = setting(
+        "DRAFTER_EMBEDDINGS_API_KEY",
+        "",
+        "API key of the embeddings endpoint (default: OPENAI_API_KEY).",
+    )
+    embeddings_timeout: float = setting(
+        "DRAFTER_EMBEDDINGS_TIMEOUT",
+        60.0,
+        "Seconds one embeddings request may take (index builds send up to 128 passages each).",
+        _positive_float,
+    )
     max_chars: int = setting(
         "DRAFTER_MAX_CHARS",
         20000,

@@ -77,11 +77,12 @@ class OpenAIEmbedder:
 
         self.model = model
         self.name = f"openai:{model}"
+        s = current().settings
         self._client = OpenAI(
-            api_key=current().settings.openai_api_key or "not-needed",
-            base_url=current().settings.openai_base_url or None,
-            timeout=current().settings.llm_timeout,
-            max_retries=current().settings.llm_retries,
+            api_key=s.embeddings_api_key or s.openai_api_key or "not-needed",
+            base_url=s.embeddings_base_url or s.openai_base_url or None,
+            timeout=s.embeddings_timeout,
+            max_retries=s.llm_retries,
         )
         self.dim = 0
 
@@ -94,8 +95,8 @@ class OpenAIEmbedder:
                 reply = self._client.embeddings.create(model=self.model, input=texts[i : i + 128])
             except openai.OpenAIError as err:
                 raise LLMError(
-                    f"嵌入服务不可用（{type(err).__name__}）：检查 OPENAI_BASE_URL，或清空 "
-                    "DRAFTER_EMBEDDINGS_MODEL 改用离线嵌入。",
+                    f"嵌入服务不可用（{type(err).__name__}）：检查 DRAFTER_EMBEDDINGS_BASE_URL"
+                    "（或 OPENAI_BASE_URL），或清空 DRAFTER_EMBEDDINGS_MODEL 改用离线嵌入。",
                     cause=type(err).__name__,
                 ) from None
             rows.extend(d.embedding for d in sorted(reply.data, key=lambda d: d.index))

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from drafter.errors import IndexMissingError, InputError
+from drafter.errors import DrafterError, IndexMissingError, InputError
 from drafter.retrieval import index as index_mod
 from drafter.state import current
 from drafter.text import segment as tokenize
@@ -46,6 +46,7 @@ class OpenIndex:
             ) from None
         self.embedder = get_embedder()
         self.position = {p.passage_id: i for i, p in enumerate(self.passages)}
+        self.warning: str | None = None  # why the last search was lexical only, if it was
 
     def search(self, query: str, k: int) -> list[Passage]:
         n = min(max(CANDIDATES, k * 3), len(self.passages))
@@ -54,18 +55,31 @@ class OpenIndex:
         fused: dict[int, float] = {}
         for rank, (doc, _score) in enumerate(self.bm25.top(query, n)):
             fused[doc] = fused.get(doc, 0.0) + LEXICAL_WEIGHT / (RRF_K + rank + 1)
+        self.warning = None
+        try:
+            for rank, pid in enumerate(self._vector_ids(query, n)):
+                at = self.position.get(pid)
+                if at is not None:
+                    fused[at] = fused.get(at, 0.0) + VECTOR_WEIGHT / (RRF_K + rank + 1)
+        except Exception as err:  # noqa: BLE001 -- an endpoint down or changed: words still rank
+            self.warning = (
+                f"向量检索不可用（{type(err).__name__}），本次只按关键词检索"
+                "（lexical results only）。"
+            )
+        best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        return [_with_score(self.passages[d], s) for d, s in best]
+
+    def _vector_ids(self, query: str, n: int) -> list[str]:
+        """The ids of the ``n`` nearest passages; raises when the embedder or the collection
+        cannot answer (endpoint down, a model answering with another dimension)."""
         expanded = query + " " + " ".join(tokenize.expand(tokenize.terms(query)))
         vector = self.embedder.embed([expanded])
         if self.idf is not None and self.idf.shape[0] == vector.shape[1]:
             vector = vector * self.idf
-        if float((vector**2).sum()) > 0:
-            hits = self.collection.query(query_embeddings=vector, n_results=n, include=[])
-            for rank, pid in enumerate(hits["ids"][0]):
-                at = self.position.get(pid)
-                if at is not None:
-                    fused[at] = fused.get(at, 0.0) + VECTOR_WEIGHT / (RRF_K + rank + 1)
-        best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
-        return [_with_score(self.passages[d], s) for d, s in best]
+        if float((vector**2).sum()) == 0:
+            return []
+        hits = self.collection.query(query_embeddings=vector, n_results=n, include=[])
+        return list(hits["ids"][0])
 
 
 def _with_score(p: Passage, score: float) -> Passage:
@@ -118,6 +132,14 @@ def search(query: str, k: int = 5) -> list[Passage]:
     if len(query) > 2000:
         raise InputError("查询太长（超过 2000 个字符）：请缩短后再搜索。")
     return open_index().search(query.strip(), k)
+
+
+def last_warning() -> str | None:
+    """Why the last search of the active state's index was lexical only (None: it was not)."""
+    try:
+        return open_index(auto_build=False).warning
+    except DrafterError:
+        return None
 
 
 def passage(passage_id: str) -> Passage | None:

@@ -200,3 +200,25 @@ def test_the_same_retrieval_through_a_chroma_server(tmp_path, monkeypatch, index
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_embeddings_can_sit_apart_and_search_survives_their_endpoint_going_down(monkeypatch):
+    from fake_openai import FakeOpenAI, closed_port
+
+    from drafter.retrieval import hybrid
+
+    with FakeOpenAI() as embedder:
+        monkeypatch.setenv("DRAFTER_EMBEDDINGS_MODEL", "embed-test")
+        monkeypatch.setenv("DRAFTER_EMBEDDINGS_BASE_URL", embedder.base_url)
+        # the chat endpoint is elsewhere (and down): the index is built from the embedder
+        monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{closed_port()}/v1")
+        monkeypatch.setenv("DRAFTER_LLM_RETRIES", "0")
+        assert index_mod.build_index(rebuild=True).built
+        assert retrieval.search("客户很生气怎么办", k=3)
+        assert hybrid.last_warning() is None
+    # the embedder is gone (nothing listens there any more): search still answers, by words,
+    # and says so
+    monkeypatch.setenv("DRAFTER_EMBEDDINGS_BASE_URL", f"http://127.0.0.1:{closed_port()}/v1")
+    hits = retrieval.search("客户很生气怎么办", k=3)
+    assert len(hits) == 3
+    assert "关键词" in (hybrid.last_warning() or "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,8 +23,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, app: Drafter) -> int:
     from drafter.cli.io import print_json
+    from drafter.retrieval.hybrid import last_warning
 
     hits = app.search(" ".join(args.query), k=args.k)
+    with app.state.active():
+        warning = last_warning()
+    if warning:
+        print(f"注意：{warning}", file=sys.stderr)
     if args.json:
         print_json([h.to_dict() for h in hits])
         return 0
