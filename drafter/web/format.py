@@ -313,6 +313,15 @@ def eval_case_html(suite: str, c: dict) -> str:
     return "".join(parts)
 
 
+def streaming_html(text: str) -> str:
+    """A model's rewrite as it arrives: visibly not yet checked, outside the copyable boxes."""
+    return (
+        '<div class="dr-ok" role="status"><p>大模型正在改写……以下文字尚未校验，不能复制；'
+        "完成后会换成校验过的结果。</p>"
+        f'<p class="dr-unchecked" style="opacity:.6">{_e(text)}</p></div>'
+    )
+
+
 def status_html(message: str, ok: bool = False) -> str:
     """A visible one-line status: an error in red, or a confirmation."""
     if not message:

@@ -155,10 +155,19 @@ def on_rewrite(text: str, engine: str):
                 if isinstance(item, RewriteResult):
                     result = item
                     break
+                # Text still arriving has not been checked (facts, meaning guard, citations):
+                # it is shown in the status line, marked so; the result boxes (and their copy
+                # buttons) stay empty until the checked result replaces it.
                 yield (
-                    item,
-                    *([gr.skip()] * (REWRITE_OUTPUTS - 2)),
-                    fmt.status_html("大模型正在改写……（完成后会换成校验过的结果）", ok=True),
+                    "",
+                    gr.skip(),
+                    gr.skip(),
+                    "",
+                    gr.skip(),
+                    gr.skip(),
+                    gr.skip(),
+                    None,
+                    fmt.streaming_html(item),
                 )
             if result is None:
                 raise InputError("大模型没有返回结果，请重试或改用离线规则。")

@@ -347,8 +347,11 @@ def test_streamed_llm_rewrite_shows_partial_text_then_the_validated_result(fake_
     fake_llm.push(ok({"rewritten": good, "changes": []}))
     outs = _quiet(h.on_rewrite(draft, "auto"))
     partial, final = outs[:-1], outs[-1]
-    assert len(partial) > 1 and all(isinstance(o[0], str) for o in partial)
-    assert "大模型正在改写" in partial[0][-1]
+    assert len(partial) > 1
+    assert "大模型正在改写" in partial[0][-1] and "尚未校验" in partial[0][-1]
+    assert "物流延误" in partial[-1][-1]  # the text so far, in the status line
+    # nothing unchecked can be copied: the result boxes and the decisions are empty meanwhile
+    assert all(o[0] == "" and o[3] == "" and o[7] is None for o in partial)
     assert final[0] == good and final[-2].result.engine == f"llm:{MODEL}"
     assert f"llm:{MODEL}" in final[5]
 
