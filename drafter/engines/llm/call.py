@@ -346,7 +346,13 @@ class _Attempts:
         self.attempts += 1
         return left
 
+    def __post_init__(self) -> None:
+        # Start on the reply format this endpoint is known to take (a replay never gets here).
+        self.mode = formats.remembered(self.cfg, MODES)
+
     def reply(self, raw: RawReply, data: dict) -> ChatReply:
+        """The answer of a successful attempt; the format that worked is remembered."""
+        formats.remember(self.cfg, MODES[self.mode])
         return ChatReply(
             raw.content or "",
             data,
@@ -488,7 +494,6 @@ def complete_json(
         return hit
     transport = transport or make_transport(cfg)
     state = _Attempts(cfg, messages)
-    state.mode = formats.remembered(cfg, MODES) if not replay else 0
     while True:
         timeout = state.next_timeout()
         fmt = response_format(MODES[state.mode], schema, name)
@@ -510,8 +515,6 @@ def complete_json(
             continue
         assert data is not None  # judge returns the data whenever there is no fault
         reply = state.reply(raw, data)
-        if not replay:
-            formats.remember(cfg, MODES[state.mode])
         if store is not None:
             store.put(key, _record(reply, key, messages))
         return reply
@@ -540,7 +543,6 @@ def stream_json(
         return
     transport = transport or make_transport(cfg)
     state = _Attempts(cfg, messages)
-    state.mode = formats.remembered(cfg, MODES) if not replay else 0
     while True:
         timeout = state.next_timeout()
         fmt = response_format(MODES[state.mode], schema, name)
@@ -584,8 +586,6 @@ def stream_json(
             continue
         assert raw is not None and data is not None  # both are set whenever there is no fault
         reply = state.reply(raw, data)
-        if not replay:
-            formats.remember(cfg, MODES[state.mode])
         if store is not None:
             store.put(key, _record(reply, key, messages))
         yield reply

@@ -230,52 +230,31 @@ def rewrite_with_llm(
     """
     offline = offline if offline is not None else offline_rewrite(text)
     try:
-        return _rewrite_with_llm(
-            text,
-            offline=offline,
-            passages=passages,
-            model=model,
-            cache=cache,
-            cache_dir=cache_dir,
-            replay=replay,
-        )
+        try:
+            prep = prepare(text, offline=offline, passages=passages)
+        except PromptError as err:  # a broken prompt file: the agent still gets the offline result
+            return fallback(offline, prompt_warning(err))
+        try:
+            reply = call.complete_json(
+                prep.prompt.messages,
+                REWRITE_SCHEMA,
+                name=SCHEMA_NAME,
+                validate=validate.parse_rewrite,
+                model=model,
+                cache=cache,
+                cache_dir=cache_dir,
+                replay=replay,
+                max_tokens=answer_tokens(text),
+            )
+        except call.ReplayMissError:
+            raise
+        except LLMError as err:
+            return fallback(prep.offline, failure_warning(err), getattr(err, "usage", None))
+        return finish(prep, reply, model_name(model))
     except PASS_THROUGH:
         raise
     except Exception as err:  # noqa: BLE001 -- an HTML page, bad UTF-8, a bug: never a traceback
         return fallback(offline, unexpected_warning(err))
-
-
-def _rewrite_with_llm(
-    text: str,
-    *,
-    offline: RewriteResult,
-    passages: list[Passage] | None,
-    model: str | None,
-    cache: bool | None,
-    cache_dir: Path | None,
-    replay: bool,
-) -> RewriteResult:
-    try:
-        prep = prepare(text, offline=offline, passages=passages)
-    except PromptError as err:  # a broken prompt file: the agent still gets the offline result
-        return fallback(offline, prompt_warning(err))
-    try:
-        reply = call.complete_json(
-            prep.prompt.messages,
-            REWRITE_SCHEMA,
-            name=SCHEMA_NAME,
-            validate=validate.parse_rewrite,
-            model=model,
-            cache=cache,
-            cache_dir=cache_dir,
-            replay=replay,
-            max_tokens=answer_tokens(text),
-        )
-    except call.ReplayMissError:
-        raise
-    except LLMError as err:
-        return fallback(prep.offline, failure_warning(err), getattr(err, "usage", None))
-    return finish(prep, reply, model_name(model))
 
 
 _FIELD = re.compile(r'"rewritten"\s*:\s*"')
@@ -333,53 +312,41 @@ def stream_rewrite(
     the validated RewriteResult, which replaces what was shown."""
     offline = offline if offline is not None else offline_rewrite(text)
     try:
-        yield from _stream_rewrite(text, offline, passages, model, cache, cache_dir, replay)
+        try:
+            prep = prepare(text, offline=offline, passages=passages)
+        except PromptError as err:
+            yield fallback(offline, prompt_warning(err))
+            return
+        buffer = ""
+        shown = ""
+        try:
+            for item in call.stream_json(
+                prep.prompt.messages,
+                REWRITE_SCHEMA,
+                name=SCHEMA_NAME,
+                validate=validate.parse_rewrite,
+                model=model,
+                cache=cache,
+                cache_dir=cache_dir,
+                replay=replay,
+                max_tokens=answer_tokens(text),
+            ):
+                if isinstance(item, call.ChatReply):
+                    yield finish(prep, item, model_name(model))
+                    return
+                if isinstance(item, call.StreamRestart):
+                    buffer = shown = ""
+                    continue
+                buffer += item
+                partial = partial_rewritten(buffer)
+                if partial and partial != shown:
+                    shown = partial
+                    yield partial
+        except call.ReplayMissError:
+            raise
+        except LLMError as err:
+            yield fallback(prep.offline, failure_warning(err), getattr(err, "usage", None))
     except PASS_THROUGH:
         raise
     except Exception as err:  # noqa: BLE001 -- never a traceback: the offline result, saying why
         yield fallback(offline, unexpected_warning(err))
-
-
-def _stream_rewrite(
-    text: str,
-    offline: RewriteResult,
-    passages: list[Passage] | None,
-    model: str | None,
-    cache: bool | None,
-    cache_dir: Path | None,
-    replay: bool,
-) -> Iterator[str | RewriteResult]:
-    try:
-        prep = prepare(text, offline=offline, passages=passages)
-    except PromptError as err:
-        yield fallback(offline, prompt_warning(err))
-        return
-    buffer = ""
-    shown = ""
-    try:
-        for item in call.stream_json(
-            prep.prompt.messages,
-            REWRITE_SCHEMA,
-            name=SCHEMA_NAME,
-            validate=validate.parse_rewrite,
-            model=model,
-            cache=cache,
-            cache_dir=cache_dir,
-            replay=replay,
-            max_tokens=answer_tokens(text),
-        ):
-            if isinstance(item, call.ChatReply):
-                yield finish(prep, item, model_name(model))
-                return
-            if isinstance(item, call.StreamRestart):
-                buffer = shown = ""
-                continue
-            buffer += item
-            partial = partial_rewritten(buffer)
-            if partial and partial != shown:
-                shown = partial
-                yield partial
-    except call.ReplayMissError:
-        raise
-    except LLMError as err:
-        yield fallback(prep.offline, failure_warning(err), getattr(err, "usage", None))
