@@ -182,6 +182,20 @@ def is_word(word: str) -> bool:
     return bool(_get().FREQ.get(word))
 
 
+def tagged(text: str) -> list[tuple[str, str]]:
+    """Words of ``text`` with jieba's part-of-speech tags (n noun, v verb, r pronoun …), from
+    the dictionary only: no HMM guesses, which glue characters into words nobody wrote (张卡)."""
+    state = current()
+    tagger = state.artefact("pos-tagger", _pos_tagger)
+    return [(p.word, p.flag) for p in tagger.cut(text, HMM=False)]
+
+
+def _pos_tagger() -> Any:
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(_get())
+
+
 def tokenize_with_offsets(text: str) -> list[tuple[str, int, int]]:
     """Tokens with their character offsets in ``text``."""
     return [(w, s, e) for w, s, e in _get().tokenize(text, mode="default", HMM=True)]

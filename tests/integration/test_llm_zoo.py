@@ -176,13 +176,7 @@ def test_a_streamed_answer_split_inside_characters_is_used(zoo_server):
 
 # --------------------------------------------------------------------- hostile answers
 
-UNWORDED = (
-    "issue 12: the meaning guard goes by keywords (negations, numbers, links, 补偿/保证 ...): "
-)
-HOSTILE_XFAIL = {
-    "hotel-early-check-in": UNWORDED + "an offer replaced by another "
-    "(可以先把行李寄存在前台 → 可以提前入住) reaches the agent",
-}
+HOSTILE_XFAIL: dict[str, str] = {}  # every hostile answer is caught now
 
 
 def hostile_params() -> list:

@@ -153,15 +153,15 @@ def finish(prep: Prepared, reply: call.ChatReply, model: str) -> RewriteResult:
                 "模型的回答比草稿短得多（被截断或删掉了内容），已改用离线引擎的结果（truncated answer）。",
                 "truncated",
             )
-        validate.check_scope(text, candidate, facts)
-        # Edits that change what the draft says (a number, a promise, a flipped negation …)
-        # go back to the draft's words; the tone edits stay.
         # A flagged phrase, or a why-question the rules rephrase, may be turned around by a
         # good rewrite (你为什么没注意看协议呢？ → 这一点在协议里有说明。): there a negation
         # may go; nothing may be added anywhere.
         loose = [(f.start, f.end) for f in prep.offline.flags] + [
             (c.start, c.end) for c in prep.offline.changes if c.rule in guard.REPHRASED
         ]
+        validate.check_scope(text, candidate, facts, loose)
+        # Edits that change what the draft says (a number, a promise, a flipped negation …)
+        # go back to the draft's words; the tone edits stay.
         reviewed = guard.review(text, align(text, candidate), loose)
         candidate = reviewed.text
         fixed = validate.repair(candidate)

@@ -29,10 +29,9 @@ from drafter.text import fold
 from drafter.text.facts import fact_spans
 from drafter.types import Change, Citation, Flag, RewriteResult
 
-# (5) Below this character similarity, and with more than SCOPE_SLACK characters changed,
-# the model rewrote the content, not the tone. The slack spares short drafts, where one
-# polite rephrasing (请你等一下 → 请您稍候) changes most characters.
-SCOPE_MIN_SIMILARITY = 0.5
+# (5) Below guard.yaml's similarity and content kept, with more than SCOPE_SLACK characters
+# changed, the model wrote another text. The slack spares short drafts, where one polite
+# rephrasing (请你等一下 → 请您稍候) changes most characters.
 SCOPE_SLACK = 12
 FALLBACK_RULE = "tone"  # a change no rule of the pack accounts for
 
@@ -93,7 +92,12 @@ def facts_of(text: str) -> list[str]:
 
 def check_facts(facts: list[str], candidate: str) -> None:
     """Reject ``candidate`` unless it still contains every one of the draft's ``facts``."""
-    missing = [f for f in facts if f not in candidate]
+    from drafter.engines.llm.guard import load_guard
+
+    guard = load_guard()
+    written = guard.fact_form(candidate)
+    # The same fact written another way (3块 → 3元, 9点 → 9:00) is kept.
+    missing = [f for f in facts if f not in candidate and guard.fact_form(f) not in written]
     if missing:
         shown = "、".join(f"“{m}”" for m in missing[:3]) + ("等" if len(missing) > 3 else "")
         raise Rejected(
@@ -110,13 +114,24 @@ def prose(text: str, facts: list[str]) -> str:
     return text
 
 
-def check_scope(original: str, candidate: str, facts: list[str]) -> float:
-    """Reject ``candidate`` when its wording (facts aside) is far from the draft's."""
+def check_scope(
+    original: str, candidate: str, facts: list[str], loose: list[tuple[int, int]] | None = None
+) -> float:
+    """Reject ``candidate`` when it is another text: its wording (facts aside) is far from the
+    draft's and it keeps little of what the draft is about (its content characters outside
+    the ``loose`` spans, the phrases a good rewrite may drop)."""
+    from drafter.engines.llm.guard import kept_share, load_guard
+
+    guard = load_guard()
     a, b = prose(original, facts), prose(candidate, facts)
     ratio = similarity(a, b)
     matched = ratio * (len(a) + len(b)) / 2
     changed = len(a) + len(b) - 2 * matched
-    if ratio < SCOPE_MIN_SIMILARITY and changed > SCOPE_SLACK:
+    if (
+        ratio < guard.scope_min_similarity
+        and changed > SCOPE_SLACK
+        and kept_share(original, candidate, loose or []) < guard.scope_min_kept
+    ):
         raise Rejected(
             f"模型改写的范围远超语气（与草稿的相似度只有 {ratio:.2f}），已改用离线引擎的结果"
             "（the model rewrote more than the tone）。",
