@@ -40,6 +40,7 @@ KNOWLEDGE_FILES = (
     "cleaning.yaml",
     "speech.yaml",
     "guard.yaml",
+    "analysis.yaml",
 )
 KNOWLEDGE_GLOBS = ("manuals/*.md", "rules/*.yaml", "rules/*.yml")
 

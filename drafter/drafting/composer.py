@@ -20,6 +20,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from drafter.drafting import analysis as message_analysis
+from drafter.drafting.analysis import Analysis
 from drafter.drafting.pack import CHANNELS, Pack, Phrase, Variant, load_pack
 from drafter.drafting.situations import Detection, detect
 from drafter.errors import DrafterError, InputError
@@ -69,6 +71,11 @@ class DraftResult:
     warnings: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)  # the manuals' steps the reply carries
     usage: Usage | None = None
+    analysis: Analysis | None = None  # the message's issues and slots
+
+    @property
+    def issues(self) -> list:
+        return self.analysis.issues if self.analysis else []
 
     def to_dict(self) -> dict:
         d: dict[str, Any] = {
@@ -83,6 +90,8 @@ class DraftResult:
             "warnings": list(self.warnings),
             "steps": list(self.steps),
         }
+        if self.analysis is not None:
+            d.update(self.analysis.to_dict())
         if self.usage is not None:
             d["usage"] = asdict(self.usage)
         return d
@@ -162,12 +171,102 @@ def _cite(pack: Pack, grounds, citations: list[Citation], warnings: list[str]) -
             citations.append(c)
 
 
+# Topics a single issue is restated by, as a problem (您反映的是…的问题); a lone question,
+# suggestion or thanks keeps its situation's own wording.
+_NOT_A_PROBLEM = {"information", "suggestion", "thanks", "harassment"}
+
+
+def slot_facts(message: str, analysis: Analysis, facts: list[Fact]) -> list[Fact]:
+    """The analysis' slots a reply restates that the fact finder did not have: the product as
+    the customer wrote it, tracking and ticket numbers, staff ids."""
+    out = []
+    for kind in ("product", "tracking", "ticket", "staff_id"):
+        for text in getattr(analysis.slots, kind):
+            at = message.find(text)
+            if at < 0:
+                continue
+            end = at + len(text)
+            inside = [f for f in facts if f.start < end and at < f.end]
+            if any(f.start <= at and end <= f.end for f in inside):
+                continue  # already a fact as long as this
+            out.append(Fact(kind, text, at, end))
+    return out
+
+
+def _issue_block(
+    pack: Pack, analysis: Analysis, channel: str, facts: list[Fact], message: str
+) -> tuple[str, list[str]]:
+    """The customer's issues restated (one sentence each; numbered, with a plan placeholder
+    each, when there are several), and the placeholders it used."""
+    lines = pack.issue_lines
+    if lines is None or not analysis.issues:
+        return "", []
+    shown = restated_facts(pack, facts)
+    first = analysis.issues[0]
+
+    def facts_of(issue) -> str:
+        # A fact belongs to the issue whose words hold it (the first issue takes the rest);
+        # one the customer's words restated already is not said twice.
+        mine = [
+            f
+            for f in shown
+            if (issue.start <= f.start and f.end <= issue.end)
+            or (issue is first and not any(i.start <= f.start < i.end for i in analysis.issues))
+        ]
+        # A sum the customer demands (赔偿1000元) is not restated: beside our words it reads
+        # as granted.
+        demanded = {a.text for a in analysis.slots.amounts if a.role == "compensation_demanded"}
+        mine = [f for f in mine if f.text not in demanded]
+        return _facts_clause(pack, [f for f in mine if f.text not in issue.gist])
+
+    def fill(template: str, **values: str) -> str:
+        return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), ""), template)
+
+    def gist(issue) -> str:
+        return fill(lines.gist, text=issue.gist) if issue.gist else ""
+
+    issues = analysis.issues
+    if len(issues) == 1:
+        i = issues[0]
+        asked = "question" in i.acts and "complaint" not in i.acts
+        template = getattr(lines.single_question if asked else lines.single, channel)
+        text = fill(template, label=i.label, gist=gist(i), facts=facts_of(i))
+        return text, []
+    out = [getattr(lines.intro, channel)]
+    placeholders = []
+    for n, i in enumerate(issues, 1):
+        numeral = lines.numerals[n - 1] if n <= len(lines.numerals) else str(n)
+        plan = fill(lines.plan, n=str(n), hint=lines.hints.get(i.topic, lines.default_hint))
+        placeholders.append(plan)
+        out.append(
+            fill(
+                getattr(lines.item, channel),
+                n=numeral,
+                label=i.label,
+                gist=gist(i),
+                facts=facts_of(i),
+                plan=plan,
+            )
+        )
+    sep = "" if channel == "chat" else "\n"
+    return sep.join(out), placeholders
+
+
 def compose(
-    pack: Pack, det: Detection, channel: str, facts: list[Fact], message: str = ""
+    pack: Pack,
+    det: Detection,
+    channel: str,
+    facts: list[Fact],
+    message: str = "",
+    analysis: Analysis | None = None,
 ) -> _Composed:
     """The offline reply: the situation's phrases for the channel, filled in and cited."""
     situation = pack.situation(det.situation)
     shown = restated_facts(pack, facts)
+    issues = analysis.issues if analysis else []
+    restated = len(issues) > 1 or any(i.topic not in _NOT_A_PROBLEM for i in issues)
+    ours = [i for i in issues if i.fault == "ours"]
+    deadline = analysis.slots.deadline[0] if analysis and analysis.slots.deadline else ""
     conditions = {
         name
         for name, on in (
@@ -175,20 +274,34 @@ def compose(
             ("facts", shown),
             ("angry", det.angry),
             ("complex", det.complex),
+            ("issues", restated),
+            ("several", len(issues) > 1),
+            ("ours", ours),
+            ("escalation", analysis and analysis.escalation),
+            ("deadline", deadline),
+            ("no_forward", analysis and analysis.no_forward),
         )
         if on
     }
     hours = pack.time_limits["complex" if det.complex else "simple"]
+    block, _plans = (
+        _issue_block(pack, analysis, channel, facts, message) if restated and analysis else ("", [])
+    )
     values = {
         "team": current().settings.team_name,
         "hours": str(hours),
         "topic": det.topic or "",
         "facts": _facts_clause(pack, shown),
+        "issues": block,
+        "deadline": deadline,
+        "fault": f"这次{ours[0].label}的问题" if ours else "",
     }
     citations: list[Citation] = []
     warnings: list[str] = []
     steps: list[str] = []
     _cite(pack, [situation.manual], citations, warnings)
+    if block and pack.issue_lines is not None:
+        _cite(pack, pack.issue_lines.grounds, citations, warnings)
     paragraphs: list[str] = []
     for para in situation.compose:
         sentences = []
@@ -204,8 +317,17 @@ def compose(
             if "{hours}" in template:
                 _cite(pack, pack.time_grounds, citations, warnings)
             steps.extend(s for s in phrase.steps if s not in steps)
-        if sentences:
-            paragraphs.append("".join(sentences))
+        # A numbered list of issues stands on its own, after the paragraph's other sentences.
+        listed = [t for t in sentences if "\n" in t]
+        rest = [t for t in sentences if "\n" not in t]
+        if rest:
+            paragraphs.append("".join(rest))
+        paragraphs.extend(listed)
+    if block and not any(block in p for p in paragraphs):
+        # The situation's own phrases do not restate (a thanks, a suggestion): the issues
+        # the customer raised besides are listed after its first paragraph all the same.
+        paragraphs.insert(1, block)
+        steps.extend(s for s in pack.phrases["restate"].steps if s not in steps)
     if channel == "chat":
         reply = "".join(paragraphs)
     else:
@@ -214,7 +336,11 @@ def compose(
         sign_off = (
             "\n".join([*pack.closing_lines]) + "\n\n" + "\n".join(x for x in (team, signature) if x)
         )
-        name = addressee(message, pack.unknown_title) if pack.salutation_named else None
+        name = None
+        if pack.salutation_named:
+            name = addressee(message, pack.unknown_title) or (
+                analysis.slots.name if analysis else None
+            )
         salutation = (
             pack.salutation_named.replace("{name}", name)
             if name and pack.salutation_named
@@ -288,10 +414,16 @@ def _warnings_for(message: str, det: Detection, pack: Pack, forced: bool) -> lis
 
 
 def _offline(
-    message: str, channel: str, pack: Pack, facts: list[Fact], det: Detection, forced: bool
+    message: str,
+    channel: str,
+    pack: Pack,
+    facts: list[Fact],
+    det: Detection,
+    forced: bool,
+    analysis: Analysis | None = None,
 ) -> DraftResult:
     """The offline composer's draft, after the tone pass."""
-    composed = compose(pack, det, channel, facts, message)
+    composed = compose(pack, det, channel, facts, message, analysis)
     result = DraftResult(
         message=message,
         reply=composed.reply,
@@ -301,10 +433,28 @@ def _offline(
         facts=facts,
         citations=composed.citations,
         placeholders=placeholders_in(composed.reply),
-        warnings=_warnings_for(message, det, pack, forced) + composed.warnings,
+        warnings=_warnings_for(message, det, pack, forced)
+        + _analysis_warnings(analysis)
+        + composed.warnings,
         steps=composed.steps,
+        analysis=analysis,
     )
     return tone_pass(result)
+
+
+def _analysis_warnings(analysis: Analysis | None) -> list[str]:
+    """A topic the analysis is unsure of: the agent confirms it (the runner-up is named)."""
+    if analysis is None:
+        return []
+    out = []
+    for i in analysis.issues:
+        if i.confidence < message_analysis.CONFIDENT and i.runner_up:
+            other = message_analysis.load_spec().label(i.runner_up)
+            out.append(
+                f"“{i.label}”这一项识别得不确定（也可能是“{other}”）：请核对回复是否对题"
+                "（low confidence）。"
+            )
+    return out
 
 
 @dataclass
@@ -359,8 +509,41 @@ def analyse_message(
     det = detect(message, facts_count=len(restated_facts(pack, facts)), pack=pack)
     if situation:
         det.situation = situation
-    offline = _offline(message, channel, pack, facts, det, forced=bool(situation))
+    analysis = message_analysis.analyse(message, injected=injected)
+    if not situation:
+        det.situation = reconcile(det, analysis)
+    # The particulars a reply restates are facts too (TCL电视 65V8E is not an acronym to flag).
+    extra = slot_facts(message, analysis, facts)
+    inside = [f for f in facts if any(x.start <= f.start and f.end <= x.end for x in extra)]
+    facts = sorted([*(f for f in facts if f not in inside), *extra], key=lambda f: f.start)
+    offline = _offline(
+        message, channel, pack, facts, det, forced=bool(situation), analysis=analysis
+    )
     return DraftInputs(message, channel, pack, facts, det, offline)
+
+
+# A situation that is about one kind of issue holds only when the analysis found that issue:
+# a closing 谢谢 does not make a complaint a thank-you.
+_NEEDS_ISSUE = {"thanks": "thanks", "suggestion": "suggestion", "harassment": "harassment"}
+
+
+def reconcile(det: Detection, analysis: Analysis) -> str:
+    """The situation, checked against the issues found."""
+    wanted = _NEEDS_ISSUE.get(det.situation)
+    topics = {i.topic for i in analysis.issues}
+    complained = any(
+        "complaint" in i.acts and i.topic not in _NOT_A_PROBLEM for i in analysis.issues
+    )
+    if det.situation == "question" and complained:
+        return "complaint"  # no cue of the old kind, but the customer reports a problem
+    if wanted is None or wanted in topics or not analysis.issues:
+        return det.situation
+    others = {k: v for k, v in det.scores.items() if k not in _NEEDS_ISSUE and v > 0}
+    if others:
+        return max(others, key=lambda k: others[k])
+    if any("complaint" in i.acts for i in analysis.issues):
+        return "complaint"
+    return "question"
 
 
 def draft_offline(

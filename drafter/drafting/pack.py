@@ -90,6 +90,7 @@ class Pack:
     closing_lines: tuple[str, ...]
     salutation_named: str | None = None
     unknown_title: str = "先生/女士"
+    issue_lines: draft_models.IssueLines | None = None
 
     def situation(self, sid: str) -> Situation:
         return self.situations[sid]
@@ -173,6 +174,7 @@ def _build(spec: draft_models.DraftingFile, path: Path) -> Pack:
         salutation_named=spec.email.salutation_named,
         unknown_title=spec.email.unknown_title,
         closing_lines=tuple(spec.email.closing_lines),
+        issue_lines=spec.issue_lines,
     )
 
 

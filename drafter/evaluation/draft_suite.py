@@ -38,7 +38,9 @@ CHECKS = (
     "citations",
     "tone",
     "chat_shorter",
-    # held-out cases (draft-heldout.jsonl) only:
+    # cases labelled with issues and slots (draft-heldout.jsonl, draft-issues.jsonl):
+    "issues",
+    "addressed",
     "slots",
     "name",
     "no_insult",
@@ -93,8 +95,9 @@ def score_case(case: Case, result: Any, other: Any | None, corpus, rule_pack, pa
     if hits:
         why.append(f"tone: 回复违反语气规则 {'、'.join(hits)}")
 
-    if case.split == "heldout":
-        _heldout_checks(case, result, checks, why)
+    issue_counts: dict[str, int] = {}
+    if case["issues"] or case["slots"] or case["insults"] or case["injection"]:
+        issue_counts = _labelled_checks(case, result, checks, why)
 
     lengths = {result.channel: len(reply)}
     if other is not None:
@@ -111,7 +114,49 @@ def score_case(case: Case, result: Any, other: Any | None, corpus, rule_pack, pa
         "passed": not any(v is False for v in checks.values()),
         "steps_present": present,
         "lengths": lengths,
+        "issue_counts": issue_counts,
     }
+
+
+# A lone question, thanks or suggestion is answered by its situation's own wording.
+_ANSWERED_BY_SITUATION = {"information", "thanks", "suggestion", "harassment"}
+
+
+def _labelled_checks(case: Case, result: Any, checks: dict, why: list[str]) -> dict[str, int]:
+    """Issues found and addressed, slots carried, the customer's name used in an e-mail, no
+    insult or injection echoed. Returns the issue counts (gold, found, predicted, addressed,
+    fault right) for the suite's per-issue figures."""
+    reply = result.reply
+    counts = {"gold": 0, "found": 0, "predicted": 0, "addressed": 0, "fault": 0}
+    found = list(getattr(result, "issues", []) or [])
+    counts["predicted"] = len(found)
+    if case["issues"]:
+        left = list(found)
+        missed, unaddressed = [], []
+        for gold in case["issues"]:
+            counts["gold"] += 1
+            match = next((i for i in left if i.topic == gold["topic"]), None)
+            if match is None:
+                missed.append(gold["topic"])
+                continue
+            left.remove(match)
+            counts["found"] += 1
+            counts["fault"] += match.fault == gold["fault"]
+            lone = len(case["issues"]) == 1 and match.topic in _ANSWERED_BY_SITUATION
+            if lone or match.label in reply or (match.gist and match.gist in reply):
+                counts["addressed"] += 1
+            else:
+                unaddressed.append(match.topic)
+        checks["issues"] = not missed
+        checks["addressed"] = not missed and not unaddressed
+        if missed:
+            shown = "、".join(missed)
+            got = "、".join(i.topic for i in found) or "无"
+            why.append(f"issues: 没有识别出 {shown}（识别为 {got}）")
+        if unaddressed:
+            why.append(f"addressed: 回复没有回应 {'、'.join(unaddressed)}")
+    _heldout_checks(case, result, checks, why)
+    return counts
 
 
 def _heldout_checks(case: Case, result: Any, checks: dict, why: list[str]) -> None:
@@ -240,6 +285,27 @@ def per_tag(cases: list[dict]) -> dict:
     return _per_tag(tagged)
 
 
+def issue_figures(cases: list[dict]) -> dict:
+    """Per-issue figures over the labelled cases: the share of the customer's issues whose
+    topic was found (recall), of the issues found that are real (precision), of the issues
+    the reply addresses, and of the found issues whose fault is right."""
+    total: Counter[str] = Counter()
+    for c in cases:
+        total.update(c.get("issue_counts") or {})
+    if not total["gold"]:
+        return {}
+
+    def share(a: str, b: str) -> float | None:
+        return round(total[a] / total[b], 4) if total[b] else None
+
+    return {
+        "issue_topic_recall": share("found", "gold"),
+        "issue_topic_precision": share("found", "predicted"),
+        "issues_addressed": share("addressed", "gold"),
+        "issue_fault_accuracy": share("fault", "found"),
+    }
+
+
 def summarize(cases: list[dict], pack=None) -> dict:
     n = len(cases)
     lengths: dict[str, list[int]] = {"chat": [], "email": []}
@@ -259,6 +325,7 @@ def summarize(cases: list[dict], pack=None) -> dict:
         "citations_verbatim": rate(cases, "citations"),
         "tone_held": rate(cases, "tone"),
         "chat_shorter": rate(cases, "chat_shorter"),
+        **issue_figures(cases),
         "slots_carried": rate(cases, "slots"),
         "name_used": rate(cases, "name"),
         "insults_not_echoed": rate(cases, "no_insult"),

@@ -34,6 +34,9 @@ KEY_FIGURES = {
         ("citations_verbatim", "citations"),
         ("tone_held", "tone"),
         ("chat_shorter", "chat<email"),
+        ("issue_topic_recall", "issues found"),
+        ("issues_addressed", "addressed"),
+        ("slots_carried", "slots"),
     ],
     "retrieval": [("hit@5", "hit@5"), ("hit@1", "hit@1"), ("mrr", "MRR"), ("ndcg@5", "nDCG@5")],
     "rewrite-heldout": [
@@ -47,6 +50,9 @@ KEY_FIGURES = {
         ("idempotent", "idempotent"),
     ],
     "draft-heldout": [
+        ("issue_topic_recall", "issues found"),
+        ("issue_topic_precision", "issue precision"),
+        ("issues_addressed", "addressed"),
         ("slots_carried", "slots"),
         ("name_used", "name"),
         ("insults_not_echoed", "no insult"),

@@ -224,7 +224,8 @@ class RetrievalCase(CaseBase):
 
 MODELS: dict[str, dict[str, type[CaseBase]]] = {
     "rewrite": {"dev": RewriteCase, "heldout": RewriteHeldout},
-    "draft": {"dev": DraftCase, "heldout": DraftHeldout},
+    # Dev cases may carry the held-out labels too (issues, slots …): draft-issues.jsonl does.
+    "draft": {"dev": DraftHeldout, "heldout": DraftHeldout},
     "retrieval": {"dev": RetrievalCase, "heldout": RetrievalCase},
 }
 

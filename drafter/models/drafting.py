@@ -23,10 +23,27 @@ from pydantic import (
 from drafter.models.base import Loc, Problems, Strict, Style, Text, empty_if_none, problem
 
 CHANNELS = ("chat", "email")
-CONDITIONS = ("topic", "facts", "angry", "complex")
+# topic, facts, angry, complex: as before; issues: the message's issues were found (analysis);
+# several: two or more; ours: one is our fault as the customer tells it; escalation: a threat
+# to go to 12315, the media, a lawyer; deadline: the customer's own deadline; no_forward: the
+# customer asked not to be told it will be passed on.
+CONDITIONS = (
+    "topic",
+    "facts",
+    "angry",
+    "complex",
+    "issues",
+    "several",
+    "ours",
+    "escalation",
+    "deadline",
+    "no_forward",
+)
 DEFAULT_SITUATION = "question"
 PLACEHOLDER = re.compile(r"【[^】]+】")
-TEMPLATE_FIELDS = {"team", "hours", "topic", "facts"}
+TEMPLATE_FIELDS = {"team", "hours", "topic", "facts", "issues", "deadline", "fault"}
+# The fields of issue_lines' templates.
+ISSUE_FIELDS = {"n", "label", "gist", "facts", "plan", "hint", "text"}
 _FIELDS = re.compile(r"\{(\w*)\}")
 
 
@@ -66,7 +83,18 @@ PhraseText = Annotated[Text, AfterValidator(_template_fields)]
 PlaceholderName = Annotated[str, AfterValidator(_placeholder_name)]
 Placeholders = Annotated[dict[PlaceholderName, Text], empty_if_none(dict)]
 Labels = Annotated[dict[str, Text], empty_if_none(dict)]
-Condition = Literal["topic", "facts", "angry", "complex"]
+Condition = Literal[
+    "topic",
+    "facts",
+    "angry",
+    "complex",
+    "issues",
+    "several",
+    "ours",
+    "escalation",
+    "deadline",
+    "no_forward",
+]
 Conditions = Annotated[list[Condition], empty_if_none(list)]
 
 
@@ -166,6 +194,38 @@ class Email(Strict):
     closing_lines: Words = Field(default_factory=list)
 
 
+def _issue_fields(value: str) -> str:
+    unknown = [n for n in _FIELDS.findall(value) if n not in ISSUE_FIELDS]
+    if unknown:
+        raise problem(
+            f"用了未知模板字段 {{{unknown[0]}}}（可用：{', '.join(sorted(ISSUE_FIELDS))}）"
+        )
+    return value
+
+
+IssueText = Annotated[Text, AfterValidator(_issue_fields)]
+
+
+class IssueTexts(Strict):
+    chat: IssueText
+    email: IssueText
+
+
+class IssueLines(Strict):
+    """How a reply restates the customer's issues, one sentence each (the manual's 复述)."""
+
+    single: IssueTexts = Field(description="one issue: {label} {gist} {facts}")
+    single_question: IssueTexts = Field(description="one issue the customer only asks about")
+    intro: IssueTexts = Field(description="before the numbered issues")
+    item: IssueTexts = Field(description="one of several issues: {n} {label} {gist} {facts} {plan}")
+    gist: IssueText = Field(description="the customer's words for the issue: {text}")
+    plan: IssueText = Field(description="the placeholder of an issue's plan: {n} {hint}")
+    hints: dict[str, Text] = Field(description="topic id -> what the agent fills in")
+    default_hint: Text = Field(description="for a topic without a hint")
+    numerals: Words = Field(description="how the items are numbered")
+    grounds: Grounds = Field(default_factory=list)
+
+
 class DraftingFile(Strict):
     """knowledge/drafting.yaml. Fields are checked in this order: later checks see earlier
     fields (phrases see steps and placeholders; situations see phrases)."""
@@ -185,6 +245,7 @@ class DraftingFile(Strict):
     )
     instruction_situation: str | None = None
     email: Email = Field(description="{salutation, closing_lines}")
+    issue_lines: IssueLines | None = None
 
     @field_validator("phrases")
     @classmethod

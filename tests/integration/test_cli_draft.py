@@ -27,6 +27,12 @@ KEYS = [
     "placeholders",
     "warnings",
     "steps",
+    "issues",
+    "slots",
+    "abuse",
+    "escalation",
+    "no_forward",
+    "angry",
 ]
 
 pytestmark = pytest.mark.usefixtures("indexed")

@@ -55,7 +55,10 @@ THRESHOLDS = {
     "rewrite.targets_removed": 1.0,
     "rewrite.citations_verbatim": 1.0,
     "rewrite.idempotent": 1.0,
-    "draft.pass_rate": 0.95,
+    # The dev split holds draft-issues.jsonl's labelled messages (issues found, slots) besides
+    # the 46 cases of draft.jsonl, which all pass: its pass rate is the labelled cases' floor.
+    "draft.pass_rate": 0.50,
+    "draft.issue_topic_recall": 0.58,
     "draft.situation_accuracy": 0.95,
     "draft.steps_complete": 0.95,
     "draft.facts_referenced": 1.0,
@@ -78,6 +81,9 @@ THRESHOLDS = {
     "retrieval-heldout.hit@5": 0.35,
     "draft-heldout.injections_not_obeyed": 1.0,
     "draft-heldout.name_used": 0.9,
+    "draft-heldout.issue_topic_recall": 0.64,
+    "draft-heldout.issues_addressed": 0.62,
+    "draft-heldout.slots_carried": 0.9,
     "cleaning-heldout.content_kept": 0.85,
     "cleaning-heldout.chrome_removed": 0.45,
 }

@@ -144,8 +144,17 @@ def test_json_contract():
         "placeholders",
         "warnings",
         "steps",
+        "issues",
+        "slots",
+        "abuse",
+        "escalation",
+        "no_forward",
+        "angry",
     ]
     assert all(set(c) == {"source", "passage_id", "quote"} for c in d["citations"])
+    assert d["issues"] and all(
+        d["message"][i["start"] : i["end"]] == i["text"] for i in d["issues"]
+    )
     assert all(set(f) == {"kind", "text", "start", "end"} for f in d["facts"])
     assert all(d["message"][f["start"] : f["end"]] == f["text"] for f in d["facts"])
     json.dumps(d, ensure_ascii=False)
@@ -158,6 +167,7 @@ def test_every_ground_of_the_pack_is_verbatim_in_its_manual():
     pack = drafting_pack.load_pack()
     grounds = [s.manual for s in pack.situations.values()] + list(pack.time_grounds)
     grounds += [g for p in pack.phrases.values() for v in p.variants for g in v.grounds]
+    grounds += list(pack.issue_lines.grounds) if pack.issue_lines else []
     for g in grounds:
         citation = corpus.locate(g.quote, g.slug)
         assert citation is not None, f"{g.slug}: {g.quote!r} is not verbatim in one passage"
@@ -173,8 +183,20 @@ def test_every_placeholder_is_documented_and_no_phrase_breaks_the_tone_rules():
             for channel, text in v.texts.items():
                 assert set(placeholders_in(text)) <= set(pack.placeholders), p.id
                 filled = re.sub(r"\{\w+\}", "", text)
+                if not filled.strip():
+                    continue  # {issues}: the issue lines, checked below
                 result = rewrite(filled)
                 assert not result.changes and not result.flags, (p.id, channel, result.to_dict())
+    lines = pack.issue_lines
+    assert lines is not None
+    texts = [lines.gist, lines.plan, lines.default_hint, *lines.hints.values()]
+    for group in (lines.single, lines.single_question, lines.intro, lines.item):
+        texts += [group.chat, group.email]
+    for text in texts:
+        filled = re.sub(r"\{\w+\}", "", text)
+        if filled.strip():
+            result = rewrite(filled)
+            assert not result.changes and not result.flags, (text, result.to_dict())
 
 
 def _write_pack(tmp_path: Path, mutate) -> Path:
