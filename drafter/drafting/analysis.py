@@ -66,6 +66,7 @@ class AnalysisFile(Strict):
     abuse: list[str]
     acts: dict[str, str]
     politeness: str
+    subject: str
     fault: dict[str, str]
     not_restated: str
     slots: SlotSpec
@@ -85,6 +86,7 @@ class Spec:
     abuse: tuple[re.Pattern[str], ...]
     acts: dict[str, re.Pattern[str]]
     politeness: re.Pattern[str]
+    subject: re.Pattern[str]
     fault: dict[str, re.Pattern[str]]
     staff_id: re.Pattern[str]
     deadline: re.Pattern[str]
@@ -138,6 +140,7 @@ def _read(path: Path) -> Spec:
             abuse=tuple(re.compile(p) for p in spec.abuse),
             acts={k: re.compile(v) for k, v in spec.acts.items()},
             politeness=re.compile(spec.politeness, re.IGNORECASE),
+            subject=re.compile(spec.subject),
             fault={k: re.compile(v) for k, v in spec.fault.items()},
             staff_id=re.compile(s.staff_id),
             deadline=re.compile(s.deadline),
@@ -252,7 +255,8 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
-_COMMA = re.compile(r"[，,、]")
+# A comma ends a clause, but not inside a number (5，499元 is five thousand and more).
+_COMMA = re.compile(r"[，,、](?![0-9]{3}(?![0-9]))|(?<![0-9])[，,、]")
 
 
 def units(text: str) -> list[tuple[int, int]]:
@@ -326,6 +330,7 @@ def analyse(message: str, *, injected: list[tuple[int, int]] | None = None) -> A
     assistant (never an issue, and never a slot)."""
     spec = load_spec()
     injected = injected or []
+    sign_off_start = _sign_off(message)
     found: list[_Sentence] = []
     for a, b in units(message):
         # Words that instruct the assistant are not the customer's issue: a clause keeps
@@ -336,6 +341,11 @@ def analyse(message: str, *, injected: list[tuple[int, int]] | None = None) -> A
         if b - a < 2:
             continue
         piece = message[a:b]
+        line_start = message.rfind("\n", 0, a) + 1
+        if spec.subject.match(message[line_start:a] + piece) and "\n" in message:
+            continue  # the subject line of an e-mail
+        if sign_off_start is not None and a >= sign_off_start:
+            continue  # the e-mail's sign-off (老会员 郑女士, 电话：…)
         polite = bool(spec.politeness.search(piece.strip()))
         scores, strong = ({}, set()) if polite else _scored(spec, piece)
         found.append(_Sentence(a, b, piece, scores, polite, _acts(spec, piece), strong))
@@ -358,6 +368,25 @@ def analyse(message: str, *, injected: list[tuple[int, int]] | None = None) -> A
         no_forward=bool(spec.no_forward.search(message)),
         angry=bool(abuse) or any("complaint" in i.acts for i in issues),
     )
+
+
+def _sign_off(message: str) -> int | None:
+    """Where an e-mail's sign-off starts: its last lines when each is short and ends without
+    a sentence's punctuation (张女士 / 采购部 / 电话 0755-…); None for a chat."""
+    lines = message.rstrip().split("\n")
+    if len(lines) < 3:
+        return None
+    at = len(message.rstrip())
+    start = None
+    for line in reversed(lines):
+        at -= len(line)
+        text = line.strip()
+        if text and (len(text) > 16 or text[-1] in "。！？!?；;，,"):
+            break
+        if text:
+            start = at
+        at -= 1  # the newline
+    return start
 
 
 def _best(
@@ -433,7 +462,11 @@ def _issues(spec: Spec, message: str, found: list[_Sentence]) -> list[Issue]:
     # issue of its own, unless the customer complains, asks or requests something there.
     thanks = next((i for i in out if i.topic == "thanks"), None)
     if thanks is not None:
-        quiet = [i for i in out if i is not thanks and not set(i.own_acts)]
+        # Praise that carries the message (师傅当天就到了……特意写邮件表扬一下): the trouble it
+        # tells of is the story of the praise, unless the customer asks for something there.
+        praised = any("thanks" in s.strong for s in groups["thanks"])
+        allowed = {"complaint"} if praised else set()
+        quiet = [i for i in out if i is not thanks and set(i.own_acts) <= allowed]
         if quiet:
             merged = sorted(
                 [*groups["thanks"], *(m for i in quiet for m in groups[i.topic])],
@@ -483,9 +516,17 @@ def _issue(spec: Spec, message: str, topic: str, members: list[_Sentence]) -> Is
 
 # ----------------------------------------------------------------------------- the gist
 
-_CLAUSE = re.compile(r"[^，,。！？!?；;：:\n]+")
+# Inside one unit (a clause already), only what a comma inside a number did not split.
+_CLAUSE = re.compile(r"[^。！？!?；;：:\n]+")
+_PAIRS = {"（": "）", "(": ")", "“": "”", "「": "」", "《": "》", "【": "】"}
+
+
+def _balanced(text: str) -> bool:
+    return all(text.count(a) == text.count(b) for a, b in _PAIRS.items())
+
+
 _LEAD = re.compile(
-    r"^(?:而且|并且|然后|还有|另外|再就是|其次|最后|所以|结果|但是|可是|不过|就是|请问|麻烦问一下|想问一下|问一下|[0-9一二三四五]+[.、)）]|第[一二三四五六][、，,点]?|[一二三四五]是)+"
+    r"^(?:而且|并且|然后|还有|另外|再就是|其次|最后|所以|结果|但是|可是|不过|就是|但|也就是说|请问|麻烦问一下|想问一下|问一下|[0-9一二三四五]+[.、)）]|第[一二三四五六][、，,点]?|[一二三四五]是)+"
 )
 _TAIL = re.compile(
     r"(?:啊|吧|呢|哈|呀|啦|嘛|哦|喔|噢|了吧|是吧|好吗|行吗|可以吗|[!！?？~～。.\s])+$"
@@ -531,6 +572,8 @@ def gist(spec: Spec, members: list[_Sentence], topic: str) -> str:
     for s in members:
         for m in _CLAUSE.finditer(s.text):
             clause = _TAIL.sub("", _LEAD.sub("", m.group(0).strip())).strip()
+            if not _balanced(clause):
+                continue  # a clause cut inside brackets (（应为9144…)
             if not (4 <= len(clause) <= 40) or _is_abuse(spec, clause):
                 continue
             latin = len(re.findall(r"[A-Za-z]", clause))

@@ -216,8 +216,11 @@ def _issue_block(
         # A sum the customer demands (赔偿1000元) is not restated: beside our words it reads
         # as granted.
         demanded = {a.text for a in analysis.slots.amounts if a.role == "compensation_demanded"}
-        mine = [f for f in mine if f.text not in demanded]
-        return _facts_clause(pack, [f for f in mine if f.text not in issue.gist])
+        rank = {kind: n for n, kind in enumerate(lines.facts)}
+        mine = [f for f in mine if f.kind in rank and f.text not in demanded]
+        mine = [f for f in mine if f.text not in issue.gist]
+        chosen = sorted(mine, key=lambda f: rank[f.kind])[: lines.max_facts]
+        return _facts_clause(pack, sorted(chosen, key=lambda f: f.start))
 
     def fill(template: str, **values: str) -> str:
         return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), ""), template)
@@ -355,8 +358,13 @@ def compose(
 
 
 def steps_present(reply: str, pack: Pack | None = None) -> list[str]:
-    """The manuals' steps a reply shows, by the pack's markers (for any engine's reply)."""
+    """The manuals' steps a reply shows, by the pack's markers (for any engine's reply, in
+    either script)."""
     pack = pack or load_pack()
+    if any(ord(ch) > 0x2E80 for ch in reply):
+        from drafter.text.script import to_simplified
+
+        reply = to_simplified(reply)
     return [step for step, markers in pack.steps.items() if any(m in reply for m in markers)]
 
 
@@ -439,7 +447,25 @@ def _offline(
         steps=composed.steps,
         analysis=analysis,
     )
-    return tone_pass(result)
+    return in_customer_script(tone_pass(result))
+
+
+def in_customer_script(result: DraftResult) -> DraftResult:
+    """A message in Traditional characters gets its reply in Traditional (the customer's own
+    region's wording); the facts restated stay exactly as the customer wrote them."""
+    from drafter.text import script
+
+    if not has_chinese(result.message) or not script.is_traditional(result.message):
+        return result
+    reply = script.traditional_for(result.message, result.reply)
+    # A fact the customer wrote is theirs, character for character (OpenCC may retouch one).
+    for f in result.facts:
+        converted = script.traditional_for(result.message, f.text)
+        if converted != f.text:
+            reply = reply.replace(converted, f.text)
+    result.reply = reply
+    result.placeholders = placeholders_in(reply)
+    return result
 
 
 def _analysis_warnings(analysis: Analysis | None) -> list[str]:

@@ -28,6 +28,7 @@ from drafter.evaluation.rewrite_suite import per_tag as _per_tag
 from drafter.knowledge.corpus import get_corpus
 from drafter.rules.engine import analyse
 from drafter.rules.pack import get_pack
+from drafter.text.script import to_simplified
 
 CHECKS = (
     "situation",
@@ -129,6 +130,7 @@ def _labelled_checks(case: Case, result: Any, checks: dict, why: list[str]) -> d
     reply = result.reply
     counts = {"gold": 0, "found": 0, "predicted": 0, "addressed": 0, "fault": 0}
     found = list(getattr(result, "issues", []) or [])
+    plain = to_simplified(reply) if any(ord(ch) > 0x2E80 for ch in reply) else reply
     counts["predicted"] = len(found)
     if case["issues"]:
         left = list(found)
@@ -143,7 +145,7 @@ def _labelled_checks(case: Case, result: Any, checks: dict, why: list[str]) -> d
             counts["found"] += 1
             counts["fault"] += match.fault == gold["fault"]
             lone = len(case["issues"]) == 1 and match.topic in _ANSWERED_BY_SITUATION
-            if lone or match.label in reply or (match.gist and match.gist in reply):
+            if lone or match.label in plain or (match.gist and match.gist in reply):
                 counts["addressed"] += 1
             else:
                 unaddressed.append(match.topic)

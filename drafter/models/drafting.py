@@ -219,6 +219,8 @@ class IssueLines(Strict):
     intro: IssueTexts = Field(description="before the numbered issues")
     item: IssueTexts = Field(description="one of several issues: {n} {label} {gist} {facts} {plan}")
     gist: IssueText = Field(description="the customer's words for the issue: {text}")
+    facts: Words = Field(description="the kinds of facts an issue's sentence names")
+    max_facts: int = Field(3, ge=0, description="the most facts one issue's sentence names")
     plan: IssueText = Field(description="the placeholder of an issue's plan: {n} {hint}")
     hints: dict[str, Text] = Field(description="topic id -> what the agent fills in")
     default_hint: Text = Field(description="for a topic without a hint")

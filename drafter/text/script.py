@@ -21,3 +21,42 @@ T2S = {t: s for s, t in S2T.items()}
 
 def to_traditional(text: str) -> str:
     return "".join(S2T.get(ch, ch) for ch in text)
+
+
+# -- whole texts, with OpenCC --------------------------------------------------------------
+
+# Words that only Cantonese writes (喺, 咗, 唔): a Hong Kong customer, answered in HK script.
+_CANTONESE = frozenset("喺咗唔嘅啲冇佢哋嚟睇")
+
+
+def _converter(config: str):
+    import opencc  # imported where used: only Traditional messages pay for it
+
+    cache = _CONVERTERS.get(config)
+    if cache is None:
+        cache = _CONVERTERS[config] = opencc.OpenCC(config)
+    return cache
+
+
+_CONVERTERS: dict = {}
+
+
+def is_traditional(text: str) -> bool:
+    """Whether ``text`` is written in Traditional characters (more of its characters change
+    from Traditional to Simplified than the other way)."""
+    t2s = _converter("t2s").convert(text)
+    s2t = _converter("s2t").convert(text)
+    changed_t = sum(a != b for a, b in zip(text, t2s, strict=False))
+    changed_s = sum(a != b for a, b in zip(text, s2t, strict=False))
+    return changed_t > changed_s and changed_t >= 2
+
+
+def traditional_for(message: str, text: str) -> str:
+    """``text`` (Simplified) in the Traditional script and wording of ``message``'s writer:
+    Hong Kong (s2hk) when the message writes Cantonese, else Taiwan (s2twp)."""
+    config = "s2hk" if any(ch in _CANTONESE for ch in message) else "s2twp"
+    return _converter(config).convert(text)
+
+
+def to_simplified(text: str) -> str:
+    return _converter("t2s").convert(text)

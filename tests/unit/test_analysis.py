@@ -135,3 +135,26 @@ def test_the_customer_s_deadline_and_an_escalation_threat_are_answered():
 def test_a_demanded_sum_is_not_restated():
     r = draft("外卖洒了一半，必须赔我500元精神损失费", channel="email")
     assert "500元" not in r.reply
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        "您好，我上週在官網買的藍牙喇叭SP-300，收到時外殼有裂痕，訂單編號 TW20240611A。請盡快處理。",
+        "你好，我喺你哋網站訂咗部吸塵器，訂單號碼HK-778812，到而家都未收到，唔該幫我查下。",
+    ],
+)
+def test_a_traditional_message_gets_a_traditional_reply_with_its_facts_as_written(msg):
+    from drafter.text.script import is_traditional
+
+    for channel in ("chat", "email"):
+        r = draft(msg, channel=channel)
+        assert is_traditional(r.reply), r.reply
+        assert all(f.text in r.reply for f in r.facts if f.kind in ("order", "product"))
+        assert all(p in r.reply for p in r.placeholders)
+
+
+def test_a_simplified_message_keeps_a_simplified_reply():
+    from drafter.text.script import is_traditional
+
+    assert not is_traditional(draft("我的订单A12345678还没发货，麻烦查一下", channel="email").reply)
