@@ -190,3 +190,14 @@ def test_a_reply_need_not_repeat_a_figure_of_an_injected_instruction(fake_llm):
     r = drafting_api.draft(message, engine="llm")
     assert r.engine.startswith("llm:"), r.warnings
     assert "888" not in r.reply
+
+
+def test_the_model_is_told_each_issue_and_the_customer_s_deadline_as_hints(fake_llm):
+    message = "1. 耳机左边没声音。\n2. 发票还没开。\n请在周五之前处理好，别跟我说会反馈给相关部门。"
+    fake_llm.push(answer(GOOD))
+    drafting_api.draft(message, engine="llm", channel="email")
+    request = fake_llm.chat_requests[0]
+    assert delimited(request, "MESSAGE") == message
+    hints = request["messages"][-1]["content"].replace(message, "")
+    assert '"topic": "商品质量"' in hints and '"topic": "发票"' in hints
+    assert '"customer_deadline": "周五之前"' in hints and '"do_not_say_passed_on": true' in hints

@@ -157,6 +157,39 @@ def grounding(reply: str, passages: list[Passage]) -> list[Citation]:
     return out
 
 
+ISSUE_TEXT_CHARS = 80  # of the customer's words per issue, in the hints
+
+
+def issue_hints(analysis: Any) -> str:
+    """The offline analysis for the prompt: one JSON object a line per issue (its topic, what
+    the customer does, whose fault they say it is, their words), then the customer's own
+    deadline and whether they asked not to be told it will be passed on."""
+    if analysis is None or not analysis.issues:
+        return "[]"
+    lines = [
+        json.dumps(
+            {
+                "topic": i.label,
+                "acts": i.acts,
+                "fault": i.fault,
+                "words": i.text[:ISSUE_TEXT_CHARS],
+            },
+            ensure_ascii=False,
+        )
+        for i in analysis.issues
+    ]
+    extra = {}
+    if analysis.slots.deadline:
+        extra["customer_deadline"] = analysis.slots.deadline[0]
+    if analysis.no_forward:
+        extra["do_not_say_passed_on"] = True
+    if analysis.escalation:
+        extra["escalation_threat"] = True
+    if extra:
+        lines.append(json.dumps(extra, ensure_ascii=False))
+    return "\n".join(lines)
+
+
 def draft_with_llm(
     message: str,
     channel: str,
@@ -220,6 +253,7 @@ def _draft_with_llm(
                     [{"kind": f.kind, "text": f.text} for f in facts], ensure_ascii=False
                 ),
                 "reference": offline_result.reply,
+                "issues": issue_hints(getattr(offline_result, "analysis", None)),
             },
         )
         reply = call.complete_json(

@@ -37,7 +37,17 @@ SPECS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "draft.user": (
         frozenset({"begin", "end", "message", "passages"}),
         frozenset(
-            {"begin", "end", "message", "passages", "channel", "situation", "facts", "reference"}
+            {
+                "begin",
+                "end",
+                "message",
+                "passages",
+                "channel",
+                "situation",
+                "facts",
+                "reference",
+                "issues",
+            }
         ),
     ),
 }
