@@ -235,9 +235,16 @@ def on_draft(message: str, channel: str, engine: str) -> tuple:
     seconds = time.perf_counter() - t0
     cites = _citation_choices(result.citations)
     facts = "；".join(f"{f.kind}：{f.text}" for f in result.facts)
+    # The customer's issues as found, the unsure ones marked: the agent checks the reply
+    # answers what was asked.
+    issues = "；".join(
+        f"{n}. {i.label}" + ("（不确定）" if i.confidence < 0.6 and i.runner_up else "")
+        for n, i in enumerate(result.issues, 1)
+    )
     info = (
         f'{fmt.engine_badge(result.engine, seconds)} <span class="dr-engine">· 情况：'
         f"{fmt._e(situation_label(result.situation))}"
+        f"{' · 诉求：' + fmt._e(issues) if issues else ''}"
         f"{' · 事实：' + fmt._e(facts) if facts else ''}</span>"
         + fmt.warnings_html(result.warnings)
     )
