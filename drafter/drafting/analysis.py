@@ -47,6 +47,7 @@ class TopicSpec(Strict):
     cues: list[str] = Field(default_factory=list)
     weak: list[str] = Field(default_factory=list)
     patterns: list[str] = Field(default_factory=list)
+    pattern_weight: int = Field(PATTERN, ge=1, description="what a pattern match weighs")
     english: list[str] = Field(default_factory=list)
 
 
@@ -78,6 +79,7 @@ class Topic:
     label: str
     words: tuple[tuple[str, int], ...]  # (cue, weight), longest first
     patterns: tuple[re.Pattern[str], ...]
+    pattern_weight: int = PATTERN
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,8 @@ def _read(path: Path) -> Spec:
             for w in t.weak:
                 words.setdefault(w, WEAK)
             ordered = tuple(sorted(words.items(), key=lambda wv: -len(wv[0])))
-            topics.append(Topic(t.id, t.label, ordered, tuple(re.compile(p) for p in t.patterns)))
+            patterns = tuple(re.compile(p) for p in t.patterns)
+            topics.append(Topic(t.id, t.label, ordered, patterns, t.pattern_weight))
         s = spec.slots
         brands = "|".join(sorted(map(re.escape, s.brands), key=len, reverse=True))
         kinds = "|".join(sorted(map(re.escape, s.kinds), key=len, reverse=True))
@@ -294,7 +297,7 @@ def _scored(spec: Spec, text: str) -> tuple[dict[str, int], set[str]]:
                 seen.append(needle)
                 if weight >= STRONG:
                     strong.add(t.id)
-        hits = sum(PATTERN for rx in t.patterns if rx.search(text))
+        hits = sum(t.pattern_weight for rx in t.patterns if rx.search(text))
         if hits:
             strong.add(t.id)
         total += hits
@@ -331,6 +334,9 @@ def analyse(message: str, *, injected: list[tuple[int, int]] | None = None) -> A
     spec = load_spec()
     injected = injected or []
     sign_off_start = _sign_off(message)
+    # A Traditional message is scored on its Simplified copy (the cues are written once); the
+    # spans stay the customer's, so only a copy of the same length will do.
+    scored_text = _simplified_copy(message)
     found: list[_Sentence] = []
     for a, b in units(message):
         # Words that instruct the assistant are not the customer's issue: a clause keeps
@@ -347,8 +353,10 @@ def analyse(message: str, *, injected: list[tuple[int, int]] | None = None) -> A
         if sign_off_start is not None and a >= sign_off_start:
             continue  # the e-mail's sign-off (老会员 郑女士, 电话：…)
         polite = bool(spec.politeness.search(piece.strip()))
-        scores, strong = ({}, set()) if polite else _scored(spec, piece)
-        found.append(_Sentence(a, b, piece, scores, polite, _acts(spec, piece), strong))
+        plain = scored_text[a:b]
+        scores, strong = ({}, set()) if polite else _scored(spec, plain)
+        acts = _acts(spec, plain)
+        found.append(_Sentence(a, b, piece, scores, polite, acts, strong))
     abuse = [w for s in found for w in _is_abuse(spec, s.text)]
     complained = any("complaint" in s.acts for s in found)
     if complained:
@@ -368,6 +376,17 @@ def analyse(message: str, *, injected: list[tuple[int, int]] | None = None) -> A
         no_forward=bool(spec.no_forward.search(message)),
         angry=bool(abuse) or any("complaint" in i.acts for i in issues),
     )
+
+
+def _simplified_copy(message: str) -> str:
+    """``message`` in Simplified characters when it is Traditional and the copy keeps every
+    offset; else ``message`` itself."""
+    from drafter.text import script
+
+    if not re.search(r"[\u4e00-\u9fff]", message) or not script.is_traditional(message):
+        return message
+    copy = script.to_simplified(message)
+    return copy if len(copy) == len(message) else message
 
 
 def _sign_off(message: str) -> int | None:
@@ -458,6 +477,19 @@ def _issues(spec: Spec, message: str, found: list[_Sentence]) -> list[Issue]:
             first = real[0]
             groups[first].extend(groups.pop(FALLBACK_TOPIC))
     out = [_issue(spec, message, topic, members) for topic, members in groups.items()]
+    # An issue the customer says nothing of their own about (no complaint, request or
+    # question in its words, and no clause that tells it) is part of the one before it.
+    out.sort(key=lambda i: i.start)
+    kept: list[Issue] = []
+    for i in out:
+        if kept and not i.own_acts and not i.gist and i.topic != "thanks":
+            head = kept[-1]
+            members = sorted([*groups[head.topic], *groups[i.topic]], key=lambda m: m.start)
+            groups[head.topic] = members
+            kept[-1] = _issue(spec, message, head.topic, members)
+            continue
+        kept.append(i)
+    out = kept
     # In a message of praise, what is praised (师傅上门特别专业) is part of the thanks, not an
     # issue of its own, unless the customer complains, asks or requests something there.
     thanks = next((i for i in out if i.topic == "thanks"), None)
@@ -635,6 +667,11 @@ _LATIN = re.compile(
 )
 
 
+_ASKING = re.compile(
+    r"请|請|希望|要求|必须|必須|务必|務必|麻烦|麻煩|如果|不然|否则|否則|再不|给我|給我|之前还没|前还没"
+)
+
+
 def _coded_products(message: str, spec: Spec) -> list[tuple[int, int]]:
     """Products written as a brand or kind in Chinese followed by a model code (史密斯E60VDS,
     小熊电热水壶ZDH-A15G1), or in Latin letters with a model number in them."""
@@ -646,8 +683,12 @@ def _coded_products(message: str, spec: Spec) -> list[tuple[int, int]]:
         scorn = list(spec.not_restated.finditer(head))
         if scorn:  # 破手机X9: the product is X9
             head = head[scorn[-1].end() :]
+        elif not head:
+            continue  # a code with no name before it (单号是 WO-886…): a number, not a product
         if head and _NUMBER_WORD.search(head):
             continue  # 订单号A123, 工号G12: a number, not a product
+        if re.search(r"[0-9]{7,}", m.group(2)):
+            continue  # a long run of digits is an order, tax or ticket number, not a model
         end = m.end(2)
         kind = next(
             (k for k in spec.kinds if message.startswith(k, end + (message[end : end + 1] == " "))),
@@ -734,10 +775,17 @@ def extract_slots(message: str, spec: Spec | None = None, injected=None) -> Slot
             slots.dates.append(f.text)
         elif f.kind == "phone":
             slots.phone.append(f.text)
+    asked: list[tuple[bool, int, str]] = []
     for m in spec.deadline.finditer(message):
         text = m.group(0)
-        if free(*m.span()) and len(text) >= 3 and text not in slots.deadline:
-            slots.deadline.append(text)
+        if free(*m.span()) and len(text) >= 3 and text not in [t for _a, _s, t in asked]:
+            # The customer's deadline is one they ask for (请在周五之前…, 如果6月10日之前还没有…);
+            # a time in their story (承诺3天内送达) is ours, said back to us.
+            start = max(message.rfind(ch, 0, m.start()) for ch in "。！？!?\n") + 1
+            ends = [i for i in (message.find(ch, m.end()) for ch in "。！？!?\n") if i >= 0]
+            sentence = message[start : min(ends, default=len(message))]
+            asked.append((not _ASKING.search(sentence), m.start(), text))
+    slots.deadline = [t for _a, _s, t in sorted(asked)]
     slots.name = addressee(message) or signature(message)
     return slots
 

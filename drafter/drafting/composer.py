@@ -187,8 +187,9 @@ def slot_facts(message: str, analysis: Analysis, facts: list[Fact]) -> list[Fact
                 continue
             end = at + len(text)
             inside = [f for f in facts if f.start < end and at < f.end]
-            if any(f.start <= at and end <= f.end for f in inside):
-                continue  # already a fact as long as this
+            if any(f.start <= at and end <= f.end and f.kind == kind for f in inside):
+                continue  # already this fact
+            # The slot's kind wins over the fact finder's guess (工号 CS0457 is no order number).
             out.append(Fact(kind, text, at, end))
     return out
 
@@ -541,6 +542,8 @@ def analyse_message(
     # The particulars a reply restates are facts too (TCL电视 65V8E is not an acronym to flag).
     extra = slot_facts(message, analysis, facts)
     inside = [f for f in facts if any(x.start <= f.start and f.end <= x.end for x in extra)]
+    # A tax number or a staff id the slots do not name is no order number either: an order
+    # number a reply restates is one the slots hold.
     facts = sorted([*(f for f in facts if f not in inside), *extra], key=lambda f: f.start)
     offline = _offline(
         message, channel, pack, facts, det, forced=bool(situation), analysis=analysis
@@ -562,6 +565,17 @@ def reconcile(det: Detection, analysis: Analysis) -> str:
     )
     if det.situation == "question" and complained:
         return "complaint"  # no cue of the old kind, but the customer reports a problem
+    if topics == {"thanks"} and det.situation in ("complaint", "staff_error", "question"):
+        return "thanks"  # all the message does is thank us (刚收到换货了……谢谢小李)
+    if (
+        det.instruction
+        and det.situation == "cannot_meet"
+        and "policy_cannot_meet" not in topics
+        and analysis.issues
+    ):
+        # Only the injected instruction asked for what we cannot do: the customer's own
+        # issues decide.
+        return "complaint" if complained else "question"
     if wanted is None or wanted in topics or not analysis.issues:
         return det.situation
     others = {k: v for k, v in det.scores.items() if k not in _NEEDS_ISSUE and v > 0}

@@ -158,3 +158,28 @@ def test_a_simplified_message_keeps_a_simplified_reply():
     from drafter.text.script import is_traditional
 
     assert not is_traditional(draft("我的订单A12345678还没发货，麻烦查一下", channel="email").reply)
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        "我不想再听到“会反馈给相关部门”这种话了，订单A123456789的耳机到现在没发货",
+        "别再跟我说已经登记了，路由器坏了三天了",
+    ],
+)
+def test_asking_not_to_be_told_it_is_passed_on_is_heard_however_it_is_put(msg):
+    assert analysed(msg).no_forward
+
+
+def test_a_message_that_only_thanks_someone_gets_a_thank_you():
+    r = draft("刚收到换货了，东西没问题，谢谢小王这几天耐心帮我处理，辛苦啦！", channel="email")
+    assert r.situation == "thanks" and "抱歉" not in r.reply and "【处理方案" not in r.reply
+
+
+def test_the_customer_s_pressure_and_slang_are_not_said_back():
+    for msg in (
+        "我的订单A20250615到底啥时候发货啊，都三天了",
+        "降价了能补差价吗？不能的话我就退货",
+    ):
+        for i in analysed(msg).issues:
+            assert not any(w in i.gist for w in ("到底", "啥", "的话"))

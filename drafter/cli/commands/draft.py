@@ -45,7 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--json",
         action="store_true",
         help='输出 {"message","reply","channel","engine","situation","facts","citations",'
-        '"placeholders","warnings","steps"}',
+        '"placeholders","warnings","steps","issues","slots","abuse","escalation",'
+        '"no_forward","angry"}（issues：客户的各项诉求；slots：商品、单号、金额、期限等）',
     )
 
 
