@@ -34,6 +34,7 @@ STRONG, CUE, WEAK, PATTERN = 3, 2, 1, 2
 # Below this share of its sentences' scores, an issue's topic is a guess: the agent confirms.
 CONFIDENT = 0.6
 FALLBACK_TOPIC = "information"
+QUIET_MERGE = True
 HARASSMENT = "harassment"
 
 
@@ -363,7 +364,11 @@ def analyse(message: str, *, injected: list[tuple[int, int]] | None = None) -> A
         for s in found:  # a question in a message that complains asks about the problem
             if "complaint" not in s.acts and "question" in s.acts:
                 s.acts = [*s.acts, "complaint"]
-    issues = _issues(spec, message, found)
+    points = _points(message)
+    if len(points) >= 2:
+        issues = _numbered_issues(spec, message, found, points)
+    else:
+        issues = _issues(spec, message, found)
     if not issues and abuse:
         issues = [_issue(spec, message, HARASSMENT, [s for s in found if not s.polite])]
     slots = extract_slots(message, spec, injected)
@@ -376,6 +381,50 @@ def analyse(message: str, *, injected: list[tuple[int, int]] | None = None) -> A
         no_forward=bool(spec.no_forward.search(message)),
         angry=bool(abuse) or any("complaint" in i.acts for i in issues),
     )
+
+
+# A numbered point at the start of a line: 1. / 1、 / (1) / 一、 / 第一，
+_LINE_POINT = re.compile(
+    r"(?m)^[ \t]*(?:[0-9]{1,2}[.、)）](?![0-9])|[（(][0-9]{1,2}[)）]|[一二三四五六七八九十]{1,2}[、.]|第[一二三四五六七八九十][、，,：:点])"
+)
+
+
+def _points(message: str) -> list[int]:
+    """Where each numbered point of the message starts (none, or one, when it numbers none)."""
+    return [m.start() for m in _LINE_POINT.finditer(message)]
+
+
+def _numbered_issues(
+    spec: Spec, message: str, found: list[_Sentence], points: list[int]
+) -> list[Issue]:
+    """The customer numbered their points: each point is an issue, in their order, however
+    many share a topic; what comes before and after the list adds an issue only when it is
+    about something no point is."""
+    bounds = [*points, len(message)]
+    out: list[Issue] = []
+    inside: set[int] = set()
+    for a, b in itertools.pairwise(bounds):
+        members = [s for s in found if a <= s.start < b and not s.polite]
+        if not members:
+            continue
+        inside.update(id(s) for s in members)
+        totals: dict[str, int] = {}
+        for s in members:
+            for k, v in s.scores.items():
+                totals[k] = totals.get(k, 0) + v
+        strong = set().union(*(s.strong for s in members))
+        acts = sorted({a for s in members for a in s.acts})
+        topic = _best(spec, totals, acts, strong) or FALLBACK_TOPIC
+        out.append(_issue(spec, message, topic, members))
+    rest = [s for s in found if id(s) not in inside]
+    listed = {i.topic for i in out}
+    # Around the list: a new topic, or a question of its own; not a heading (情况如下：).
+    out += [
+        i
+        for i in _issues(spec, message, rest)
+        if i.topic not in listed and (i.topic != FALLBACK_TOPIC or "question" in i.own_acts)
+    ]
+    return sorted(out, key=lambda i: i.start)
 
 
 def _simplified_copy(message: str) -> str:

@@ -183,3 +183,17 @@ def test_the_customer_s_pressure_and_slang_are_not_said_back():
     ):
         for i in analysed(msg).issues:
             assert not any(w in i.gist for w in ("到底", "啥", "的话"))
+
+
+def test_numbered_points_are_answered_point_by_point_in_the_customer_s_order():
+    msg = (
+        "你好，订单A20250601的情况如下：\n"
+        "1. 快递三天没更新物流。\n"
+        "2. 之前改过一次收货地址，快递员还是送到了旧地址。\n"
+        "3. 附赠的充电器是坏的。\n"
+        "麻烦尽快处理。"
+    )
+    a = analysed(msg)
+    assert [i.topic for i in a.issues] == ["delivery", "delivery", "defect"]
+    reply = draft(msg, channel="email").reply
+    assert all(f"【处理方案{n}：" in reply for n in (1, 2, 3))
