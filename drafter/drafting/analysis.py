@@ -20,12 +20,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from drafter import settings
-from drafter.errors import RulePackError
-from drafter.models.base import Strict, Style, issues
+from drafter.knowledge.files import knowledge_file, read_model
+from drafter.models.base import Strict
 from drafter.state import current
 from drafter.text.facts import addressee, fact_spans
 
@@ -111,56 +109,52 @@ def load_spec(path: Path | None = None) -> Spec:
 
 
 def _spec_path() -> Path:
-    own = current().knowledge_dir / ANALYSIS_FILE
-    return own if own.is_file() else settings.bundled_knowledge_dir() / ANALYSIS_FILE
+    return knowledge_file(ANALYSIS_FILE)
 
 
 def _read(path: Path) -> Spec:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        spec = AnalysisFile.model_validate(raw)
-        topics = []
-        for t in spec.topics:
-            words = {w: STRONG for w in t.strong}
-            for w in [*t.cues, *t.english]:
-                words.setdefault(w, CUE)
-            for w in t.weak:
-                words.setdefault(w, WEAK)
-            ordered = tuple(sorted(words.items(), key=lambda wv: -len(wv[0])))
-            patterns = tuple(re.compile(p) for p in t.patterns)
-            topics.append(Topic(t.id, t.label, ordered, patterns, t.pattern_weight))
-        s = spec.slots
-        brands = "|".join(sorted(map(re.escape, s.brands), key=len, reverse=True))
-        kinds = "|".join(sorted(map(re.escape, s.kinds), key=len, reverse=True))
-        # A model: tokens of letters and digits, spaces between them (Pro 14 2023款, WF-1000XM5).
-        model = r"[A-Za-z0-9][A-Za-z0-9.\-+]*(?:\s?[A-Za-z0-9][A-Za-z0-9.\-+]*)*(?:款|代|寸|英寸|版|匹)?"
-        product = re.compile(
-            rf"(?:(?:{brands})\s?(?:[\u4e00-\u9fff]{{0,6}}?)\s?{model}(?:\s?(?:{kinds}))?"
-            rf"|(?:{brands})[\u4e00-\u9fff]{{0,4}}(?:{kinds})"
-            rf"|[A-Za-z0-9][A-Za-z0-9.\-+]*(?:{kinds}))"
-        )
-        return Spec(
-            topics=tuple(topics),
-            abuse=tuple(re.compile(p) for p in spec.abuse),
-            acts={k: re.compile(v) for k, v in spec.acts.items()},
-            politeness=re.compile(spec.politeness, re.IGNORECASE),
-            subject=re.compile(spec.subject),
-            fault={k: re.compile(v) for k, v in spec.fault.items()},
-            staff_id=re.compile(s.staff_id),
-            deadline=re.compile(s.deadline),
-            product=product,
-            no_forward=re.compile(s.no_forward),
-            not_restated=re.compile(spec.not_restated),
-            product_stops=s.product_stops,
-            tracking_format=re.compile(s.tracking_formats),
-            kinds=tuple(sorted(set(s.kinds), key=len, reverse=True)),
-        )
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, re.error) as err:
-        raise RulePackError(f"无法读取消息分析文件 {path}（{type(err).__name__}）。") from None
-    except ValidationError as err:
-        style = Style(label=lambda loc: ".".join(str(p) for p in loc))
-        found = "；".join(i.text for i in issues(err, AnalysisFile, style)[:3])
-        raise RulePackError(f"消息分析文件 {path} 有问题：{found}") from None
+    return read_model(path, AnalysisFile, "消息分析文件", _build)
+
+
+def _build(spec: AnalysisFile) -> Spec:
+    topics = []
+    for t in spec.topics:
+        words = {w: STRONG for w in t.strong}
+        for w in [*t.cues, *t.english]:
+            words.setdefault(w, CUE)
+        for w in t.weak:
+            words.setdefault(w, WEAK)
+        ordered = tuple(sorted(words.items(), key=lambda wv: -len(wv[0])))
+        patterns = tuple(re.compile(p) for p in t.patterns)
+        topics.append(Topic(t.id, t.label, ordered, patterns, t.pattern_weight))
+    s = spec.slots
+    brands = "|".join(sorted(map(re.escape, s.brands), key=len, reverse=True))
+    kinds = "|".join(sorted(map(re.escape, s.kinds), key=len, reverse=True))
+    # A model: tokens of letters and digits, spaces between them (Pro 14 2023款, WF-1000XM5).
+    model = (
+        r"[A-Za-z0-9][A-Za-z0-9.\-+]*(?:\s?[A-Za-z0-9][A-Za-z0-9.\-+]*)*(?:款|代|寸|英寸|版|匹)?"
+    )
+    product = re.compile(
+        rf"(?:(?:{brands})\s?(?:[\u4e00-\u9fff]{{0,6}}?)\s?{model}(?:\s?(?:{kinds}))?"
+        rf"|(?:{brands})[\u4e00-\u9fff]{{0,4}}(?:{kinds})"
+        rf"|[A-Za-z0-9][A-Za-z0-9.\-+]*(?:{kinds}))"
+    )
+    return Spec(
+        topics=tuple(topics),
+        abuse=tuple(re.compile(p) for p in spec.abuse),
+        acts={k: re.compile(v) for k, v in spec.acts.items()},
+        politeness=re.compile(spec.politeness, re.IGNORECASE),
+        subject=re.compile(spec.subject),
+        fault={k: re.compile(v) for k, v in spec.fault.items()},
+        staff_id=re.compile(s.staff_id),
+        deadline=re.compile(s.deadline),
+        product=product,
+        no_forward=re.compile(s.no_forward),
+        not_restated=re.compile(spec.not_restated),
+        product_stops=s.product_stops,
+        tracking_format=re.compile(s.tracking_formats),
+        kinds=tuple(sorted(set(s.kinds), key=len, reverse=True)),
+    )
 
 
 # ----------------------------------------------------------------------------- results

@@ -9,7 +9,8 @@ every phrase is grounded. drafter.drafting.pack builds the runtime Pack from it.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -27,7 +28,7 @@ CHANNELS = ("chat", "email")
 # several: two or more; ours: one is our fault as the customer tells it; escalation: a threat
 # to go to 12315, the media, a lawyer; deadline: the customer's own deadline; no_forward: the
 # customer asked not to be told it will be passed on.
-CONDITIONS = (
+Condition = Literal[
     "topic",
     "facts",
     "angry",
@@ -38,7 +39,8 @@ CONDITIONS = (
     "escalation",
     "deadline",
     "no_forward",
-)
+]
+CONDITIONS: tuple[str, ...] = get_args(Condition)
 DEFAULT_SITUATION = "question"
 PLACEHOLDER = re.compile(r"【[^】]+】")
 TEMPLATE_FIELDS = {"team", "hours", "topic", "facts", "issues", "deadline", "fault"}
@@ -60,13 +62,19 @@ def _regex(value: str) -> str:
     return value
 
 
-def _template_fields(value: str) -> str:
-    unknown = [n for n in _FIELDS.findall(value) if n not in TEMPLATE_FIELDS]
-    if unknown:
-        raise problem(
-            f"用了未知模板字段 {{{unknown[0]}}}（可用：{', '.join(sorted(TEMPLATE_FIELDS))}）"
-        )
-    return value
+def _fields_of(known: set[str]) -> Callable[[str], str]:
+    """A validator: a template may use only the ``known`` fields."""
+
+    def check(value: str) -> str:
+        unknown = [n for n in _FIELDS.findall(value) if n not in known]
+        if unknown:
+            raise problem(f"用了未知模板字段 {{{unknown[0]}}}（可用：{', '.join(sorted(known))}）")
+        return value
+
+    return check
+
+
+_template_fields = _fields_of(TEMPLATE_FIELDS)
 
 
 def _placeholder_name(value: str) -> str:
@@ -83,18 +91,6 @@ PhraseText = Annotated[Text, AfterValidator(_template_fields)]
 PlaceholderName = Annotated[str, AfterValidator(_placeholder_name)]
 Placeholders = Annotated[dict[PlaceholderName, Text], empty_if_none(dict)]
 Labels = Annotated[dict[str, Text], empty_if_none(dict)]
-Condition = Literal[
-    "topic",
-    "facts",
-    "angry",
-    "complex",
-    "issues",
-    "several",
-    "ours",
-    "escalation",
-    "deadline",
-    "no_forward",
-]
 Conditions = Annotated[list[Condition], empty_if_none(list)]
 
 
@@ -194,16 +190,7 @@ class Email(Strict):
     closing_lines: Words = Field(default_factory=list)
 
 
-def _issue_fields(value: str) -> str:
-    unknown = [n for n in _FIELDS.findall(value) if n not in ISSUE_FIELDS]
-    if unknown:
-        raise problem(
-            f"用了未知模板字段 {{{unknown[0]}}}（可用：{', '.join(sorted(ISSUE_FIELDS))}）"
-        )
-    return value
-
-
-IssueText = Annotated[Text, AfterValidator(_issue_fields)]
+IssueText = Annotated[Text, AfterValidator(_fields_of(ISSUE_FIELDS))]
 
 
 class IssueTexts(Strict):

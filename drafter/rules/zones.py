@@ -22,12 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from drafter import settings
-from drafter.errors import RulePackError
-from drafter.models.base import Strict, Style, issues
+from drafter.knowledge.files import knowledge_file, read_model
+from drafter.models.base import Strict
 from drafter.state import current
 
 SPEECH_FILE = "speech.yaml"
@@ -183,26 +181,11 @@ def load_speech(path: Path | None = None) -> Speech:
 
 
 def _speech_path() -> Path:
-    # A knowledge folder without the file (an older copy) uses the bundled one.
-    own = current().knowledge_dir / SPEECH_FILE
-    return own if own.is_file() else settings.bundled_knowledge_dir() / SPEECH_FILE
+    return knowledge_file(SPEECH_FILE)
 
 
 def _read(path: Path) -> Speech:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise RulePackError(f"无法读取说话人规则文件 {path}（{type(err).__name__}）。") from None
-    try:
-        spec = SpeechFile.model_validate(raw)
-    except ValidationError as err:
-        style = Style(label=lambda loc: ".".join(str(p) for p in loc))
-        found = "；".join(i.text for i in issues(err, SpeechFile, style)[:3])
-        raise RulePackError(f"说话人规则文件 {path} 有问题：{found}") from None
-    try:
-        return compile_speech(spec)
-    except re.error as err:
-        raise RulePackError(f"说话人规则文件 {path} 中的词语无法组成正则：{err}") from None
+    return read_model(path, SpeechFile, "说话人规则文件", compile_speech)
 
 
 def _paragraph_end(text: str, start: int) -> int:

@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from drafter import settings
 from drafter.engines.llm.align import Edit
-from drafter.errors import RulePackError
-from drafter.models.base import Strict, Style, issues
+from drafter.knowledge.files import knowledge_file, read_model
+from drafter.models.base import Strict
 from drafter.state import current
 
 GUARD_FILE = "guard.yaml"
@@ -135,35 +133,29 @@ def load_guard(path: Path | None = None) -> Guard:
 
 
 def _guard_path() -> Path:
-    own = current().knowledge_dir / GUARD_FILE
-    return own if own.is_file() else settings.bundled_knowledge_dir() / GUARD_FILE
+    return knowledge_file(GUARD_FILE)
 
 
 def _read(path: Path) -> Guard:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        spec = GuardFile.model_validate(raw)
-        return Guard(
-            added_values={name: re.compile(rx) for name, rx in spec.added_values.items()},
-            added={name: re.compile(rx) for name, rx in spec.added.items()},
-            equivalents=[(re.compile(rx), token) for rx, token in spec.equivalents],
-            done=re.compile(spec.done),
-            kept={name: re.compile(rx) for name, rx in spec.kept.items()},
-            noun_tags=frozenset(spec.kept_nouns.tags),
-            light_nouns=frozenset(spec.kept_nouns.light),
-            min_nouns_lost=spec.kept_nouns.min_lost,
-            fact_forms=[(re.compile(rx), rep) for rx, rep in spec.fact_forms],
-            min_length_ratio=spec.min_length_ratio,
-            max_dropped_chars=spec.max_dropped_chars,
-            scope_min_similarity=spec.scope_min_similarity,
-            scope_min_kept=spec.scope_min_kept,
-        )
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, re.error) as err:
-        raise RulePackError(f"无法读取改写检查文件 {path}（{type(err).__name__}）。") from None
-    except ValidationError as err:
-        style = Style(label=lambda loc: ".".join(str(p) for p in loc))
-        found = "；".join(i.text for i in issues(err, GuardFile, style)[:3])
-        raise RulePackError(f"改写检查文件 {path} 有问题：{found}") from None
+    return read_model(path, GuardFile, "改写检查文件", _build)
+
+
+def _build(spec: GuardFile) -> Guard:
+    return Guard(
+        added_values={name: re.compile(rx) for name, rx in spec.added_values.items()},
+        added={name: re.compile(rx) for name, rx in spec.added.items()},
+        equivalents=[(re.compile(rx), token) for rx, token in spec.equivalents],
+        done=re.compile(spec.done),
+        kept={name: re.compile(rx) for name, rx in spec.kept.items()},
+        noun_tags=frozenset(spec.kept_nouns.tags),
+        light_nouns=frozenset(spec.kept_nouns.light),
+        min_nouns_lost=spec.kept_nouns.min_lost,
+        fact_forms=[(re.compile(rx), rep) for rx, rep in spec.fact_forms],
+        min_length_ratio=spec.min_length_ratio,
+        max_dropped_chars=spec.max_dropped_chars,
+        scope_min_similarity=spec.scope_min_similarity,
+        scope_min_kept=spec.scope_min_kept,
+    )
 
 
 def _count(rx: re.Pattern[str], text: str) -> int:
