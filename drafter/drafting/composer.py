@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from drafter.drafting import analysis as message_analysis
-from drafter.drafting.analysis import Analysis
 from drafter.drafting.pack import CHANNELS, Pack, Phrase, Variant, load_pack
 from drafter.drafting.situations import Detection, detect
 from drafter.errors import DrafterError, InputError
@@ -31,6 +29,9 @@ from drafter.state import current
 from drafter.text.decode import check_text, has_chinese
 from drafter.text.facts import addressee, fact_spans
 from drafter.types import Citation, Passage, Usage
+
+if TYPE_CHECKING:  # the analysis is imported where a message is analysed, not at start-up
+    from drafter.drafting.analysis import Analysis
 
 OFFLINE = "offline"
 PLACEHOLDER = re.compile(r"【[^】\n]+】")
@@ -473,6 +474,8 @@ def _analysis_warnings(analysis: Analysis | None) -> list[str]:
     """A topic the analysis is unsure of: the agent confirms it (the runner-up is named)."""
     if analysis is None:
         return []
+    from drafter.drafting import analysis as message_analysis
+
     out = []
     for i in analysis.issues:
         if i.confidence < message_analysis.CONFIDENT and i.runner_up:
@@ -536,6 +539,8 @@ def analyse_message(
     det = detect(message, facts_count=len(restated_facts(pack, facts)), pack=pack)
     if situation:
         det.situation = situation
+    from drafter.drafting import analysis as message_analysis
+
     analysis = message_analysis.analyse(message, injected=injected)
     if not situation:
         det.situation = reconcile(det, analysis)
