@@ -285,6 +285,7 @@ def compose(
             ("escalation", analysis and analysis.escalation),
             ("deadline", deadline),
             ("no_forward", analysis and analysis.no_forward),
+            ("phone", analysis and analysis.slots.phone),
         )
         if on
     }

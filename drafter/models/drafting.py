@@ -27,7 +27,7 @@ CHANNELS = ("chat", "email")
 # topic, facts, angry, complex: as before; issues: the message's issues were found (analysis);
 # several: two or more; ours: one is our fault as the customer tells it; escalation: a threat
 # to go to 12315, the media, a lawyer; deadline: the customer's own deadline; no_forward: the
-# customer asked not to be told it will be passed on.
+# customer asked not to be told it will be passed on; phone: the customer left a number.
 Condition = Literal[
     "topic",
     "facts",
@@ -39,6 +39,7 @@ Condition = Literal[
     "escalation",
     "deadline",
     "no_forward",
+    "phone",
 ]
 CONDITIONS: tuple[str, ...] = get_args(Condition)
 DEFAULT_SITUATION = "question"

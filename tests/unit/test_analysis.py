@@ -197,3 +197,10 @@ def test_numbered_points_are_answered_point_by_point_in_the_customer_s_order():
     assert [i.topic for i in a.issues] == ["delivery", "delivery", "defect"]
     reply = draft(msg, channel="email").reply
     assert all(f"【处理方案{n}：" in reply for n in (1, 2, 3))
+
+
+def test_a_customer_who_left_a_number_is_not_asked_for_one():
+    msg = "说好的免费安装，结果多扣了我80元。我的手机是13912345678，请主管联系我。"
+    r = draft(msg, channel="email")
+    assert r.situation == "staff_error"  # the manual's line asks for a number to call back
+    assert "请留下您的联系电话" not in r.reply and "按您留下的电话" in r.reply
