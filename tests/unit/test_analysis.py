@@ -204,3 +204,8 @@ def test_a_customer_who_left_a_number_is_not_asked_for_one():
     r = draft(msg, channel="email")
     assert r.situation == "staff_error"  # the manual's line asks for a number to call back
     assert "请留下您的联系电话" not in r.reply and "按您留下的电话" in r.reply
+
+
+def test_a_thing_that_stopped_doing_its_job_is_a_defect():
+    for msg in ("电饭煲用了两天就不加热了", "新买的风扇装好就不转动了", "热水器刚买一周就不启动了"):
+        assert topics(msg) == ["defect"], msg
