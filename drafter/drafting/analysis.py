@@ -570,9 +570,9 @@ def _issue(spec: Spec, message: str, topic: str, members: list[_Sentence]) -> Is
     if any(_is_abuse(spec, s.text) for s in members):
         acts.append("abuse")
     fault = "unknown"
-    for name in ("customer", "ours", "not_ours"):  # the customer owning up comes first
-        if spec.fault[name].search(text):
-            fault = name
+    for name, rx in spec.fault.items():  # in the file's order: the customer owning up first
+        if rx.search(text):
+            fault = "not_ours" if name == "cleared" else name
             break
     return Issue(
         topic=topic,

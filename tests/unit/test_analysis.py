@@ -209,3 +209,15 @@ def test_a_customer_who_left_a_number_is_not_asked_for_one():
 def test_a_thing_that_stopped_doing_its_job_is_a_defect():
     for msg in ("电饭煲用了两天就不加热了", "新买的风扇装好就不转动了", "热水器刚买一周就不启动了"):
         assert topics(msg) == ["defect"], msg
+
+
+def test_a_customer_who_clears_us_is_not_told_it_was_our_fault():
+    msg = "地址是我家里人写错的，这个不怪你们，现在包裹退回去了，能帮我重新寄一次吗"
+    a = analysed(msg)
+    assert all(i.fault != "ours" for i in a.issues)
+    assert "失误" not in draft(msg, channel="email").reply
+
+
+def test_what_burns_or_shocks_is_the_issue():
+    msg = "破壁机用了三天就冒烟了，差点把厨房烧了，售后一直说要等工程师排期"
+    assert topics(msg)[0] == "defect"
