@@ -272,13 +272,8 @@ def units(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _score(spec: Spec, text: str) -> dict[str, int]:
-    """Cue scores per topic; a topic whose strong cue or pattern matched gets STRONG_HIT added
-    to its key's entry in ``strong`` (see _strong)."""
-    return _scored(spec, text)[0]
-
-
 def _scored(spec: Spec, text: str) -> tuple[dict[str, int], set[str]]:
+    """Cue scores per topic, and the topics a strong cue or a pattern named."""
     lowered = text.lower()
     scores: dict[str, int] = {}
     strong: set[str] = set()
@@ -658,8 +653,6 @@ def gist(spec: Spec, members: list[_Sentence], topic: str) -> str:
                 continue  # scorn, sarcasm, a demand we will not meet: never echoed
             if _flagged(shift_person(clause)):
                 continue  # words the house tone would flag (好像, 叫什么, jargon) stay out
-            if re.search(r"[?？]|吗$", m.group(0) + s.text[m.end() : m.end() + 1]):
-                pass  # a question still says what it is about
             cue = sum(w for word, w in (t.words if t else ()) if word in clause)
             if cue <= WEAK:
                 continue  # it must say what the issue is, not only carry its number

@@ -195,14 +195,12 @@ def slot_facts(message: str, analysis: Analysis, facts: list[Fact]) -> list[Fact
     return out
 
 
-def _issue_block(
-    pack: Pack, analysis: Analysis, channel: str, facts: list[Fact], message: str
-) -> tuple[str, list[str]]:
+def _issue_block(pack: Pack, analysis: Analysis, channel: str, facts: list[Fact]) -> str:
     """The customer's issues restated (one sentence each; numbered, with a plan placeholder
-    each, when there are several), and the placeholders it used."""
+    each, when there are several)."""
     lines = pack.issue_lines
     if lines is None or not analysis.issues:
-        return "", []
+        return ""
     shown = restated_facts(pack, facts)
     first = analysis.issues[0]
 
@@ -235,14 +233,11 @@ def _issue_block(
         i = issues[0]
         asked = "question" in i.acts and "complaint" not in i.acts
         template = getattr(lines.single_question if asked else lines.single, channel)
-        text = fill(template, label=i.label, gist=gist(i), facts=facts_of(i))
-        return text, []
+        return fill(template, label=i.label, gist=gist(i), facts=facts_of(i))
     out = [getattr(lines.intro, channel)]
-    placeholders = []
     for n, i in enumerate(issues, 1):
         numeral = lines.numerals[n - 1] if n <= len(lines.numerals) else str(n)
         plan = fill(lines.plan, n=str(n), hint=lines.hints.get(i.topic, lines.default_hint))
-        placeholders.append(plan)
         out.append(
             fill(
                 getattr(lines.item, channel),
@@ -254,7 +249,7 @@ def _issue_block(
             )
         )
     sep = "" if channel == "chat" else "\n"
-    return sep.join(out), placeholders
+    return sep.join(out)
 
 
 def compose(
@@ -290,9 +285,7 @@ def compose(
         if on
     }
     hours = pack.time_limits["complex" if det.complex else "simple"]
-    block, _plans = (
-        _issue_block(pack, analysis, channel, facts, message) if restated and analysis else ("", [])
-    )
+    block = _issue_block(pack, analysis, channel, facts) if restated and analysis else ""
     values = {
         "team": current().settings.team_name,
         "hours": str(hours),
@@ -548,8 +541,6 @@ def analyse_message(
     # The particulars a reply restates are facts too (TCL电视 65V8E is not an acronym to flag).
     extra = slot_facts(message, analysis, facts)
     inside = [f for f in facts if any(x.start <= f.start and f.end <= x.end for x in extra)]
-    # A tax number or a staff id the slots do not name is no order number either: an order
-    # number a reply restates is one the slots hold.
     facts = sorted([*(f for f in facts if f not in inside), *extra], key=lambda f: f.start)
     offline = _offline(
         message, channel, pack, facts, det, forced=bool(situation), analysis=analysis

@@ -205,18 +205,86 @@ def draft_with_llm(
 ) -> Any:
     """A DraftResult drafted by the model and validated, else ``offline_result`` with a warning."""
     try:
-        return _draft_with_llm(
-            message,
-            channel,
-            situation,
-            facts,
-            passages,
+        try:
+            prompt = prompts.build(
+                "draft",
+                data_key="message",
+                data=message,
+                passages=passages,
+                values={
+                    "channel": channel,
+                    "situation": situation,
+                    "facts": json.dumps(
+                        [{"kind": f.kind, "text": f.text} for f in facts], ensure_ascii=False
+                    ),
+                    "reference": offline_result.reply,
+                    "issues": issue_hints(getattr(offline_result, "analysis", None)),
+                },
+            )
+            reply = call.complete_json(
+                prompt.messages,
+                DRAFT_SCHEMA,
+                name=SCHEMA_NAME,
+                validate=parse_draft,
+                model=model,
+                cache=cache,
+                cache_dir=cache_dir,
+                replay=replay,
+            )
+        except call.ReplayMissError:
+            raise
+        except LLMError as err:
+            return _fallback(
+                offline_result,
+                f"模型调用失败，已改用离线起草的回复：{err}",
+                getattr(err, "usage", None),
+            )
+        except DrafterError as err:  # a broken prompt file: the agent still gets a draft
+            return _fallback(offline_result, f"无法使用模型起草，已改用离线起草的回复：{err}")
+
+        text, pairs = parse_draft(reply.data)
+        warnings = [w for w in offline_result.warnings if not w.startswith("语气检查")]
+        try:
+            _check_leak(text, prompt)
+            _check_facts(text, message, facts, offline_result.reply, prompt.passages)
+            citations, dropped = _citations(pairs)
+            found = []
+            if not citations:
+                # The model's quotes failed (or it gave none): cite the sentences of the passages
+                # it was given that the reply draws on, quoted exactly, rather than discard it.
+                found = grounding(text, prompt.passages)
+                citations = found
+            if not citations:
+                raise _Failed(
+                    "模型的回复没有可在手册中逐字核实的引文，已改用离线起草的回复（no verified citation）。"
+                )
+        except _Failed as err:
+            return _fallback(offline_result, str(err), reply.usage)
+        if dropped:
+            warnings.append(
+                f"模型给出的 {dropped} 条引文在所注段落中找不到原文，已删去（unverified quotes dropped）。"
+            )
+        if found:
+            warnings.append(
+                f"模型没有给出可核实的引文，已附上回复所依据的 {len(found)} 段手册原文"
+                "（citations found by the engine）。"
+            )
+        result = dataclasses.replace(
             offline_result,
-            model=model,
-            cache=cache,
-            cache_dir=cache_dir,
-            replay=replay,
+            reply=text,
+            engine=f"llm:{model or current().settings.llm_model}",
+            citations=citations,
+            placeholders=placeholders_in(text),
+            warnings=warnings,
+            usage=reply.usage,
         )
+        result = tone_pass(result)  # the tone rules: changes applied and cited, flags warned
+        try:
+            _check_facts(result.reply, message, facts, offline_result.reply, prompt.passages)
+        except _Failed as err:
+            return _fallback(offline_result, str(err), reply.usage)
+        result.steps = steps_present(result.reply)
+        return result
     except PASS_THROUGH:
         raise
     except Exception as err:  # noqa: BLE001 -- an HTML page, bad UTF-8, a bug: never a traceback
@@ -224,99 +292,3 @@ def draft_with_llm(
             offline_result,
             f"模型的回答无法处理（{type(err).__name__}），已改用离线起草的回复（unexpected failure）。",
         )
-
-
-def _draft_with_llm(
-    message: str,
-    channel: str,
-    situation: str,
-    facts: list,
-    passages: list[Passage],
-    offline_result: Any,
-    *,
-    model: str | None,
-    cache: bool | None,
-    cache_dir: Path | None,
-    replay: bool,
-) -> Any:
-
-    try:
-        prompt = prompts.build(
-            "draft",
-            data_key="message",
-            data=message,
-            passages=passages,
-            values={
-                "channel": channel,
-                "situation": situation,
-                "facts": json.dumps(
-                    [{"kind": f.kind, "text": f.text} for f in facts], ensure_ascii=False
-                ),
-                "reference": offline_result.reply,
-                "issues": issue_hints(getattr(offline_result, "analysis", None)),
-            },
-        )
-        reply = call.complete_json(
-            prompt.messages,
-            DRAFT_SCHEMA,
-            name=SCHEMA_NAME,
-            validate=parse_draft,
-            model=model,
-            cache=cache,
-            cache_dir=cache_dir,
-            replay=replay,
-        )
-    except call.ReplayMissError:
-        raise
-    except LLMError as err:
-        return _fallback(
-            offline_result,
-            f"模型调用失败，已改用离线起草的回复：{err}",
-            getattr(err, "usage", None),
-        )
-    except DrafterError as err:  # a broken prompt file: the agent still gets a draft
-        return _fallback(offline_result, f"无法使用模型起草，已改用离线起草的回复：{err}")
-
-    text, pairs = parse_draft(reply.data)
-    warnings = [w for w in offline_result.warnings if not w.startswith("语气检查")]
-    try:
-        _check_leak(text, prompt)
-        _check_facts(text, message, facts, offline_result.reply, prompt.passages)
-        citations, dropped = _citations(pairs)
-        found = []
-        if not citations:
-            # The model's quotes failed (or it gave none): cite the sentences of the passages
-            # it was given that the reply draws on, quoted exactly, rather than discard it.
-            found = grounding(text, prompt.passages)
-            citations = found
-        if not citations:
-            raise _Failed(
-                "模型的回复没有可在手册中逐字核实的引文，已改用离线起草的回复（no verified citation）。"
-            )
-    except _Failed as err:
-        return _fallback(offline_result, str(err), reply.usage)
-    if dropped:
-        warnings.append(
-            f"模型给出的 {dropped} 条引文在所注段落中找不到原文，已删去（unverified quotes dropped）。"
-        )
-    if found:
-        warnings.append(
-            f"模型没有给出可核实的引文，已附上回复所依据的 {len(found)} 段手册原文"
-            "（citations found by the engine）。"
-        )
-    result = dataclasses.replace(
-        offline_result,
-        reply=text,
-        engine=f"llm:{model or current().settings.llm_model}",
-        citations=citations,
-        placeholders=placeholders_in(text),
-        warnings=warnings,
-        usage=reply.usage,
-    )
-    result = tone_pass(result)  # the tone rules: changes applied and cited, flags warned
-    try:
-        _check_facts(result.reply, message, facts, offline_result.reply, prompt.passages)
-    except _Failed as err:
-        return _fallback(offline_result, str(err), reply.usage)
-    result.steps = steps_present(result.reply)
-    return result

@@ -214,6 +214,21 @@ PASS_THROUGH: tuple[type[BaseException], ...] = (
 )
 
 
+def request_options(
+    text: str, model: str | None, cache: bool | None, cache_dir: Path | None, replay: bool
+) -> dict:
+    """The options of the one request a rewrite makes, streamed or not."""
+    return {
+        "name": SCHEMA_NAME,
+        "validate": validate.parse_rewrite,
+        "model": model,
+        "cache": cache,
+        "cache_dir": cache_dir,
+        "replay": replay,
+        "max_tokens": answer_tokens(text),
+    }
+
+
 def rewrite_with_llm(
     text: str,
     *,
@@ -238,13 +253,7 @@ def rewrite_with_llm(
             reply = call.complete_json(
                 prep.prompt.messages,
                 REWRITE_SCHEMA,
-                name=SCHEMA_NAME,
-                validate=validate.parse_rewrite,
-                model=model,
-                cache=cache,
-                cache_dir=cache_dir,
-                replay=replay,
-                max_tokens=answer_tokens(text),
+                **request_options(text, model, cache, cache_dir, replay),
             )
         except call.ReplayMissError:
             raise
@@ -323,13 +332,7 @@ def stream_rewrite(
             for item in call.stream_json(
                 prep.prompt.messages,
                 REWRITE_SCHEMA,
-                name=SCHEMA_NAME,
-                validate=validate.parse_rewrite,
-                model=model,
-                cache=cache,
-                cache_dir=cache_dir,
-                replay=replay,
-                max_tokens=answer_tokens(text),
+                **request_options(text, model, cache, cache_dir, replay),
             ):
                 if isinstance(item, call.ChatReply):
                     yield finish(prep, item, model_name(model))
