@@ -812,8 +812,9 @@ def extract_slots(message: str, spec: Spec | None = None, injected=None) -> Slot
         elif f.kind == "phone":
             slots.phone.append(f.text)
     asked: list[tuple[bool, int, str]] = []
-    for m in spec.deadline.finditer(message):
-        text = m.group(0)
+    # Found in the Simplified copy (週五之前 is 周五之前), said as the customer wrote it.
+    for m in spec.deadline.finditer(_simplified_copy(message)):
+        text = message[m.start() : m.end()]
         if free(*m.span()) and len(text) >= 3 and text not in [t for _a, _s, t in asked]:
             # The customer's deadline is one they ask for (请在周五之前…, 如果6月10日之前还没有…);
             # a time in their story (承诺3天内送达) is ours, said back to us.

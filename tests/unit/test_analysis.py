@@ -221,3 +221,9 @@ def test_a_customer_who_clears_us_is_not_told_it_was_our_fault():
 def test_what_burns_or_shocks_is_the_issue():
     msg = "破壁机用了三天就冒烟了，差点把厨房烧了，售后一直说要等工程师排期"
     assert topics(msg)[0] == "defect"
+
+
+def test_a_deadline_written_in_traditional_is_answered_as_written():
+    msg = "上週買的喇叭外殼有裂痕，訂單編號TW20240611A，請在週五之前處理。"
+    assert analysis.extract_slots(msg).deadline == ["週五之前"]
+    assert "週五之前" in draft(msg, channel="email").reply
