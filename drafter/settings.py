@@ -200,6 +200,18 @@ class Settings:
     auth: str = setting(
         "DRAFTER_AUTH", "", "Login for the app: user:password[,user:password...]; empty = no login."
     )
+    lt_origins: str = setting(
+        "DRAFTER_LT_ORIGINS",
+        "",
+        "Origins allowed to call the LanguageTool API /v2/ from a browser (CORS), comma-separated: "
+        "*, https://crm.example.com, chrome-extension://*; empty = none.",
+    )
+    lt_rate: int = setting(
+        "DRAFTER_LT_RATE",
+        600,
+        "Requests a minute one client (login or address) may send to the LanguageTool API.",
+        _positive_int,
+    )
     feedback_db: Path | None = setting(
         "DRAFTER_FEEDBACK_DB",
         None,

@@ -484,6 +484,9 @@ def _build(h: Any, api: Any) -> gr.Blocks:
         eval_tab.select(h.acceptance_table, None, [ev["rates"], ev["rates_status"]], **private)
 
         app.load(h.index_status, None, [kb["index_status"]], **private)
+        app.load(h.open_from_url, None, [tabs, kb["manual"], kb["view"]], **private).then(
+            None, js=SCROLL_TO_PASSAGE_JS
+        )
 
         # ---- the API (gradio_client, scripts, MCP tools)
         gr.api(

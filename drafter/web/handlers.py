@@ -331,6 +331,17 @@ def open_citation(choice: str | None) -> tuple:
     return gr.Tabs(selected="knowledge"), slug, html
 
 
+def open_from_url(request: gr.Request) -> tuple:
+    """A link to a passage (``/?passage=<id>&quote=…``, the LanguageTool API's rule URLs):
+    the knowledge tab with that passage, and its quote, highlighted."""
+    params = request.query_params if request is not None else {}
+    passage_id = params.get("passage")
+    if not passage_id:
+        return gr.skip(), gr.skip(), gr.skip()
+    slug, html = open_passage(passage_id, params.get("quote") or None)
+    return gr.Tabs(selected="knowledge"), slug, html
+
+
 def open_manual(slug: str | None) -> str:
     if not slug:
         return ""

@@ -156,6 +156,33 @@ def _log_mcp_loopback_in(app: gr.Blocks, url: str, user: tuple[str, str]) -> Non
     )
 
 
+def lt_origins() -> list[str]:
+    """DRAFTER_LT_ORIGINS as a list of origins (patterns allowed: chrome-extension://*)."""
+    return [o.strip().rstrip("/") for o in current().settings.lt_origins.split(",") if o.strip()]
+
+
+def serve_languagetool(
+    app: gr.Blocks, drafter: Drafter, auth: list[tuple[str, str]] | None
+) -> None:
+    """Put the LanguageTool API (``/v2/…``) in front of the served app.
+
+    Gradio wraps its app in a CORS middleware of its own, outermost, which answers every
+    preflight itself (allowing only localhost pages); the API has its own allowed origins, so it
+    must see its requests first: it wraps the app's built middleware stack (Starlette calls
+    ``middleware_stack`` for every request)."""
+    from drafter.languagetool.asgi import LanguageToolAPI
+
+    server = app.server_app
+    inner = server.middleware_stack or server.build_middleware_stack()
+    server.middleware_stack = LanguageToolAPI(
+        inner,
+        drafter,
+        users=auth,
+        origins=lt_origins(),
+        rate_per_minute=current().settings.lt_rate,
+    )
+
+
 def launch(
     app: gr.Blocks,
     host: str = "127.0.0.1",
@@ -164,8 +191,12 @@ def launch(
     mcp: bool = False,
     prevent_thread_lock: bool = False,
     quiet: bool = False,
+    drafter: Drafter | None = None,
 ):
-    """Start the server with the app's safety settings; returns gradio's (app, local_url, _)."""
+    """Start the server with the app's safety settings; returns gradio's (app, local_url, _).
+
+    The LanguageTool API (``/v2/check``, ``/v2/languages``) is served beside the page, over
+    ``drafter`` (the default one when None)."""
     auth = auth_from_env()
     app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY, api_open=False)
     app_kwargs: dict = {}
@@ -195,6 +226,7 @@ def launch(
     )
     if mcp and auth:
         _log_mcp_loopback_in(app, result[1], auth[0])
+    serve_languagetool(app, drafter if drafter is not None else Drafter.default(), auth)
     if not prevent_thread_lock:
         app.block_thread()
     return result

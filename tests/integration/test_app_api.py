@@ -8,13 +8,13 @@ import asyncio
 import base64
 import re
 import shutil
-import socket
 import warnings
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from gradio_client import Client
+from serving import start
 
 from drafter import feedback, settings
 from drafter.evaluation.suites import SUITES
@@ -33,33 +33,6 @@ pytest_plugins = ["conftest_llm"]  # fake_llm
 def own_feedback_store(tmp_path, monkeypatch):
     """Each test its own feedback store, even when DRAFTER_HOME is the shared index home."""
     monkeypatch.setenv("DRAFTER_FEEDBACK_DB", str(tmp_path / "feedback.db"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(*, auth: str | None = None, mcp: bool = False, env: dict[str, str] | None = None):
-    """build_app() + launch() as `drafter serve` does (its settings read once, at start), on a
-    free loopback port."""
-    from drafter.core import Drafter
-    from drafter.web.app import build_app
-    from drafter.web.server import launch
-
-    with pytest.MonkeyPatch.context() as mp:
-        if auth is None:
-            mp.delenv("DRAFTER_AUTH", raising=False)
-        else:
-            mp.setenv("DRAFTER_AUTH", auth)
-        for name, value in (env or {}).items():
-            mp.setenv(name, value)
-        app = build_app(Drafter())
-        _, url, _ = launch(
-            app, "127.0.0.1", free_port(), mcp=mcp, prevent_thread_lock=True, quiet=True
-        )
-    return app, url
 
 
 @pytest.fixture(scope="module")

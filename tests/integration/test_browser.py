@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from serving import free_port
 
 from drafter import feedback
 from drafter.core import Drafter
@@ -66,12 +66,6 @@ def _require_chromium() -> None:
         pytest.fail(MISSING, pytrace=False)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served_drafter(shared_index_home, tmp_path_factory) -> Drafter:
     """The Drafter the served app is built on (its state folder: the session's index)."""
@@ -89,7 +83,9 @@ def app_url(served_drafter) -> Iterator[str]:
     from drafter.web.server import launch
 
     app = build_app(served_drafter)
-    _, url, _ = launch(app, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    _, url, _ = launch(
+        app, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True, drafter=served_drafter
+    )
     yield url
     app.close()
 
@@ -262,6 +258,21 @@ def test_a_citation_opens_in_the_knowledge_tab(page):
     assert page.get_by_role("tab", name="知识库").get_attribute("aria-selected") == "true"
     quote = page.inner_text("#kb-view .dr-quote")
     assert quote and quote in page.inner_text("#kb-view mark#dr-passage")
+
+
+def test_a_rule_url_of_the_languagetool_api_opens_its_passage(page, app_url):
+    """What a LanguageTool client links (rule.urls) opens the knowledge tab at the passage."""
+    import httpx
+
+    answer = httpx.post(
+        app_url.rstrip("/") + "/v2/check", data={"text": DRAFT, "language": "zh-CN"}
+    ).json()
+    match = next(m for m in answer["matches"] if m.get("citation"))
+    page.goto(match["rule"]["urls"][0]["value"])
+    page.wait_for_selector("#kb-view mark#dr-passage")
+    assert page.get_by_role("tab", name="知识库").get_attribute("aria-selected") == "true"
+    assert match["citation"]["quote"] in page.inner_text("#kb-view mark#dr-passage")
+    assert page.locator("#kb-view mark#dr-passage").is_visible()
 
 
 def test_upload_shows_the_cleaned_preview(page, tmp_path):

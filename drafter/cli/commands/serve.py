@@ -50,11 +50,11 @@ def run(args: argparse.Namespace, app: Drafter) -> int:
     page = build_app(app)
     print(
         f"回复助手：http://{args.host}:{args.port}/（准备用时 {time.perf_counter() - t0:.1f} 秒；"
-        "Ctrl+C 退出）",
+        f"LanguageTool 接口 http://{args.host}:{args.port}/v2/；Ctrl+C 退出）",
         file=sys.stderr,
     )
     try:
-        launch(page, args.host, args.port, mcp=args.mcp, quiet=True)
+        launch(page, args.host, args.port, mcp=args.mcp, quiet=True, drafter=app)
     except OSError as err:
         raise DrafterError(f"无法在 {args.host}:{args.port} 上启动：{err}。") from None
     return 0

@@ -1,0 +1,1 @@
+"""LanguageTool-compatible HTTP API: the house-tone check in any LanguageTool client."""
