@@ -38,7 +38,13 @@ KEY_FIGURES = {
         ("issues_addressed", "addressed"),
         ("slots_carried", "slots"),
     ],
-    "retrieval": [("hit@5", "hit@5"), ("hit@1", "hit@1"), ("mrr", "MRR"), ("ndcg@5", "nDCG@5")],
+    "retrieval": [
+        ("hit@5", "hit@5"),
+        ("hit@1", "hit@1"),
+        ("mrr", "MRR"),
+        ("ndcg@5", "nDCG@5"),
+        ("hit@5_traditional", "hit@5（繁体提问）"),
+    ],
     "rewrite-heldout": [
         ("must_not_contain", "targets gone"),
         ("must_contain", "kept"),

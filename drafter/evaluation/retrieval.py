@@ -61,11 +61,16 @@ def rank_of_first_hit(texts: list[str], relevant: list[str]) -> int | None:
     return None
 
 
-def score_case(case: RetrievalCase, texts: list[str], k: int = 5) -> dict:
+def score_case(
+    case: RetrievalCase, texts: list[str], k: int = 5, n_relevant: int | None = None
+) -> dict:
+    """hit@k, reciprocal rank and nDCG@5; ``n_relevant`` is how many passages of the corpus
+    hold a relevant snippet (the ideal ranking puts all of them first, up to five)."""
     rank = rank_of_first_hit(texts[:k], case.relevant)
     gains = [1.0 if any(r in t for r in case.relevant) else 0.0 for t in texts[:5]]
     dcg = sum(g / math.log2(i + 2) for i, g in enumerate(gains))
-    ideal = 1.0  # at least one relevant passage exists; an ideal ranking puts it first
+    relevant = max(1, n_relevant if n_relevant is not None else int(sum(gains)))
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(relevant, 5)))
     return {
         "id": case.id,
         "query": case.query,
@@ -80,12 +85,16 @@ def evaluate(cases: list[RetrievalCase], k: int = 5, search=None) -> dict:
     """Run every case through ``search`` (default: the hybrid index) and aggregate."""
     if search is None:
         from drafter.retrieval.hybrid import search
+    from drafter.knowledge.corpus import get_corpus
+
+    passages = [p.text for p in get_corpus().passages]
     per_case, latencies = [], []
     for case in cases:
         t = time.perf_counter()
         hits = search(case.query, k=max(k, 5))
         latencies.append((time.perf_counter() - t) * 1000)
-        result = score_case(case, [h.text for h in hits], k)
+        n_relevant = sum(1 for p in passages if any(r in p for r in case.relevant))
+        result = score_case(case, [h.text for h in hits], k, n_relevant)
         result["top"] = [h.passage_id for h in hits[:k]]
         per_case.append(result)
     n = max(1, len(per_case))

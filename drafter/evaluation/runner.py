@@ -55,6 +55,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def _retrieval(dataset: ds.Dataset, progress=None) -> dict:
     from drafter.retrieval.hybrid import search
+    from drafter.text.script import traditional_for
 
     timings: dict[str, float] = {}
     current: list[str] = []
@@ -71,6 +72,9 @@ def _retrieval(dataset: ds.Dataset, progress=None) -> dict:
         rc = RetrievalCase(case.id, case["query"], list(case["relevant"]), case.tags)
         scored = evaluate([rc], k=RETRIEVAL_K, search=timed)["cases"][0]
         hit = scored[f"hit@{RETRIEVAL_K}"] == 1.0
+        # The same question typed in Traditional script (Taiwan wording, OpenCC s2twp).
+        rc.query = traditional_for("", case["query"])
+        hit_hant = evaluate([rc], k=RETRIEVAL_K, search=search)["cases"][0][f"hit@{RETRIEVAL_K}"]
         rows.append(
             {
                 "id": case.id,
@@ -88,6 +92,7 @@ def _retrieval(dataset: ds.Dataset, progress=None) -> dict:
                 "rr": round(scored["rr"], 4),
                 "ndcg@5": round(scored["ndcg@5"], 4),
                 "top": scored["top"],
+                "hit_traditional": hit_hant == 1.0,
             }
         )
         if progress:
@@ -101,6 +106,7 @@ def _retrieval(dataset: ds.Dataset, progress=None) -> dict:
         "hit@1": round(sum(1 for r in rows if r["rank"] == 1) / n, 4),
         "mrr": round(sum(r["rr"] for r in rows) / n, 4),
         "ndcg@5": round(sum(r["ndcg@5"] for r in rows) / n, 4),
+        f"hit@{RETRIEVAL_K}_traditional": round(sum(r["hit_traditional"] for r in rows) / n, 4),
     }
 
     return {"summary": summary, "per_tag": per_tag(rows), "cases": rows, "timings": timings}

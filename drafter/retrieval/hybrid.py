@@ -131,7 +131,9 @@ def search(query: str, k: int = 5) -> list[Passage]:
         raise InputError("k 必须是正整数（k must be at least 1）。")
     if len(query) > 2000:
         raise InputError("查询太长（超过 2000 个字符）：请缩短后再搜索。")
-    return open_index().search(query.strip(), k)
+    from drafter.text.script import for_matching
+
+    return open_index().search(for_matching(query.strip()), k)
 
 
 def last_warning() -> str | None:

@@ -36,6 +36,8 @@ def index_root() -> Path:
 
 
 LEXICAL_FILES = ("synonyms.yaml", "userdict.txt")  # they change how passages are segmented
+# How passage text becomes index terms and vectors (script folding); a change rebuilds.
+MATCHING_VERSION = "opencc-t2s-tw2sp"
 
 
 def content_fingerprint(corpus: Corpus | None = None) -> str:
@@ -44,6 +46,7 @@ def content_fingerprint(corpus: Corpus | None = None) -> str:
 
     def compute() -> str:
         h = hashlib.sha256((corpus or get_corpus()).fingerprint.encode())
+        h.update(MATCHING_VERSION.encode() + b"\0")
         for name in LEXICAL_FILES:
             path = state.knowledge_dir / name
             h.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
@@ -118,6 +121,8 @@ def _reusable_vectors(
 ) -> dict[tuple, np.ndarray]:
     """Vectors of the previous build for passages of manuals that did not change."""
     if not old or old.get("embedder") != embedder_name:
+        return {}
+    if old.get("matching") != MATCHING_VERSION:  # the vectors were of other text
         return {}
     build_dir = index_root() / old["build"]
     try:
@@ -199,6 +204,7 @@ def _build_locked(
             "collection": _collection_name(build_id),
             "chromadb": version,
             "embedder": embedder.name,
+            "matching": MATCHING_VERSION,
             "dim": int(report.pop("dim")),
             "server": server,
             "fingerprint": fingerprint,
@@ -232,12 +238,13 @@ def _write_build(
     build_dir: Path, build_id: str, corpus: Corpus, embedder, old: dict | None
 ) -> dict:
     from drafter.retrieval.lexical import BM25Index
+    from drafter.text.script import for_matching
 
     passages = corpus.passages
     reuse = _reusable_vectors(old, embedder.name, corpus)
     keys = [(p.slug, p.start, p.end, p.text) for p in passages]
     todo = [i for i, k in enumerate(keys) if k not in reuse]
-    fresh = embedder.embed([passages[i].text for i in todo]) if todo else None
+    fresh = embedder.embed([for_matching(passages[i].text) for i in todo]) if todo else None
     dim = fresh.shape[1] if fresh is not None else len(next(iter(reuse.values())))
     vectors = np.zeros((len(passages), dim), dtype=np.float32)
     if fresh is not None:  # None exactly when nothing is to embed
@@ -264,7 +271,7 @@ def _write_build(
                 {"slug": p.slug, "source": p.source, "start": p.start, "end": p.end} for p in part
             ],
         )
-    BM25Index.build_from_texts([p.text for p in passages]).save(build_dir / "bm25")
+    BM25Index.build_from_texts([for_matching(p.text) for p in passages]).save(build_dir / "bm25")
     np.save(build_dir / "vectors.npy", vectors)
     np.save(build_dir / "idf.npy", bucket_idf(vectors))
     (build_dir / "passages.json").write_text(

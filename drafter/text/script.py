@@ -13,7 +13,7 @@ _S2T_PAIRS = (
     "们們 为為 么麼 这這 说說 让讓 没沒 会會 个個 时時 过過 还還 应應 该該 请請 问問 题題 联聯 谢謝 "
     "号號 码碼 点點 欢歡 与與 无無 关關 归歸 经經 处處 给給 帮幫 错錯 当當 实實 况況 单單 讯訊 务務 "
     "来來 见見 电電 话話 体體 现現 将將 对對 开開 吗嗎 决決 导導 确確 认認 须須 转轉 员員 门門 "
-    "发發 达達 办辦 边邊 馈饋 查査 间間 气氣 动動 选選 择擇 满滿 术術 语語 英英 换換 贵貴 们們"
+    "发發 达達 办辦 边邊 馈饋 间間 气氣 动動 选選 择擇 满滿 术術 语語 英英 换換 贵貴 们們"
 )
 S2T = {p[0]: p[1] for p in _S2T_PAIRS.split()}
 T2S = {t: s for s, t in S2T.items()}
@@ -60,3 +60,18 @@ def traditional_for(message: str, text: str) -> str:
 
 def to_simplified(text: str) -> str:
     return _converter("t2s").convert(text)
+
+
+def for_matching(text: str) -> str:
+    """The form in which text is indexed and searched: Simplified characters and mainland
+    wording (OpenCC tw2sp, by phrase: 請問退款要多久 -> 请问退款要多久, 軟體 -> 软件), so a
+    Traditional question finds the manuals; Simplified text keeps its words (t2s folds
+    stray Traditional characters only). Only for
+    matching: what is shown and quoted stays as written."""
+    if text.isascii():
+        return text
+    # Phrases only for Traditional text: on Simplified text tw2sp would turn the mainland's
+    # own words into others (程序 -> 进程, 文件 -> 文档).
+    simplified = _converter("t2s").convert(text)
+    changed = sum(a != b for a, b in zip(text, simplified, strict=False))
+    return _converter("tw2sp").convert(text) if changed >= 2 else simplified

@@ -67,7 +67,10 @@ THRESHOLDS = {
     "draft.chat_shorter": 1.0,
     "retrieval.hit@5": 0.9,
     "retrieval.mrr": 0.6,
-    "retrieval.ndcg@5": 0.7,
+    # nDCG@5 against the real ideal ranking (every passage that holds a relevant snippet first)
+    "retrieval.ndcg@5": 0.6,
+    # the same questions typed in Traditional script find what the Simplified ones find
+    "retrieval.hit@5_traditional": 0.9,
     # Held-out aggregates (never case by case): floors at the measured figures, so a change
     # that makes the engine worse on data it was not written against fails CI.
     "rewrite-heldout.pass_rate": 0.80,
