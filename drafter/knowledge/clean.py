@@ -22,11 +22,25 @@ from drafter.state import current
 
 
 @dataclass(frozen=True)
+class Dropped:
+    """A line of the page that the cleaner left out, and why (shown to the knowledge owner)."""
+
+    line: int  # 1-based, in the page's text (for HTML: its text, one block a paragraph)
+    text: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"line": self.line, "text": self.text, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class CleanedManual:
     title: str
     text: str
     source_site: str
     source_file: str
+    dropped: tuple[Dropped, ...] = ()
+    kept_lines: int = 0
 
 
 # --------------------------------------------------------------------------- rules (data)
@@ -51,10 +65,18 @@ class Site:
 class Rules:
     """knowledge/cleaning.yaml, compiled."""
 
-    chrome: tuple[re.Pattern[str], ...]
+    chrome: tuple[tuple[re.Pattern[str], str], ...]  # (pattern, group): chrome anywhere
+    edge_chrome: tuple[tuple[re.Pattern[str], str], ...]  # chrome outside the manual's body
     max_chrome_line_chars: int
     weak: tuple[re.Pattern[str], ...]
     weak_max_line_chars: int
+    page_markers: tuple[re.Pattern[str], ...]
+    counters: tuple[re.Pattern[str], ...]
+    calls_to_action: tuple[re.Pattern[str], ...]
+    cta_max_chars: int
+    repeated_min: int
+    repeated_max_chars: int
+    tail_heading: re.Pattern[str]
     nav_line: re.Pattern[str]
     related_heading: re.Pattern[str]
     section_heading: re.Pattern[str]
@@ -109,19 +131,47 @@ def _parse_rules(path: str) -> Rules:
         for s in data.get("sites", [])
     )
     site_words = [re.escape(a) for s in sites for a in s.aliases]
-    chrome = [rx(p) for group in (data.get("line_patterns") or {}).values() for p in group]
+    chrome: list[tuple[re.Pattern[str], str]] = []
+    edge_chrome: list[tuple[re.Pattern[str], str]] = []
+    for group, spec in (data.get("line_patterns") or {}).items():
+        patterns, scope = (
+            (spec, "anywhere")
+            if isinstance(spec, list)
+            else (
+                spec.get("patterns") or [],
+                spec.get("scope", "anywhere"),
+            )
+        )
+        if scope not in ("anywhere", "edges"):
+            raise DrafterError(
+                f"清洗规则文件 {path} 中 line_patterns.{group} 的 scope 只能是 anywhere 或 edges。"
+            )
+        (chrome if scope == "anywhere" else edge_chrome).extend((rx(p), group) for p in patterns)
     if site_words:  # a line naming a known scraping site is that site's chrome
-        chrome.append(rx("|".join(site_words)))
+        chrome.append((rx("|".join(site_words)), "sites"))
+    structure = data.get("structure") or {}
     weak = data.get("weak_patterns") or {}
     title = data.get("title") or {}
     exts = "|".join(re.escape(e) for e in title.get("doc_extensions", ["doc", "pdf"]))
     badges = "|".join(re.escape(b) for b in title.get("badges", [])) or "(?!)"
     html = data.get("html") or {}
+    tails = "|".join(re.escape(w) for w in structure.get("tail_headings", [])) or "(?!)"
     return Rules(
         chrome=tuple(chrome),
+        edge_chrome=tuple(edge_chrome),
         max_chrome_line_chars=int(data.get("max_chrome_line_chars", 600)),
         weak=tuple(rx(p) for p in weak.get("patterns", [])),
         weak_max_line_chars=int(weak.get("max_line_chars", 200)),
+        page_markers=tuple(rx(p) for p in structure.get("page_markers", [])),
+        counters=tuple(rx(p) for p in structure.get("counters", [])),
+        calls_to_action=tuple(rx(p) for p in structure.get("calls_to_action", [])),
+        cta_max_chars=int(structure.get("calls_to_action_max_chars", 40)),
+        repeated_min=int(structure.get("repeated_min", 3)),
+        repeated_max_chars=int(structure.get("repeated_max_chars", 30)),
+        tail_heading=rx(
+            rf"^(?:[\d,.万]+\s*(?:条|个)?\s*)?(?:{tails})\s*(?:[(（]?\s*[\d,.万]+\s*[)）]?)?"
+            rf"\s*(?:条|个)?\s*[:：]?$"
+        ),
         nav_line=rx(rf"^(?:(?:{words('nav_words') or '(?!)'})\s*[|/·]?\s*)+$"),
         related_heading=rx(
             rf"^(?:{words('related_list_headings') or '(?!)'})\s*[:：]?\s*(?:[(（]\d*[)）])?$"
@@ -162,19 +212,137 @@ def normalize_lines(text: str) -> list[str]:
     return [re.sub(r" {2,}", " ", line).strip() for line in text.split("\n")]
 
 
-def _is_chrome_line(line: str, rules: Rules) -> bool:
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_TABLE_ROW = re.compile(r"^\|.*\|$")
+
+# Why a line was left out, as the knowledge owner reads it in the cleaning report.
+WHY = {
+    "nav": "导航栏",
+    "file_name": "文件名",
+    "page_marker": "页码或页眉页脚",
+    "counter": "阅读数、点赞数一类的计数",
+    "call_to_action": "引导下载、关注、展开全文的提示",
+    "repeated": "在页面上重复出现（页眉、页脚或水印）",
+    "related": "相关文章列表",
+    "section": "网站提示的标题",
+    "tail": "评论区或推荐列表",
+    "head": "正文之前的网站内容",
+    "after": "正文之后的网站内容",
+    "weak": "联系方式、下载一类的网站信息",
+    "sandwiched": "夹在网站条目之间的编号条目",
+}
+
+
+def _hard_reason(line: str, rules: Rules) -> str | None:
+    """Why ``line`` is chrome wherever it stands on the page (None: it is not, by itself)."""
     if not line:
-        return False
-    if rules.nav_line.match(line) or rules.file_name_line.match(line):
-        return True
+        return None
+    if rules.nav_line.match(line):
+        return WHY["nav"]
+    if rules.file_name_line.match(line):
+        return WHY["file_name"]
+    if any(p.match(line) for p in rules.page_markers):
+        return WHY["page_marker"]
+    if any(p.match(line) for p in rules.counters):
+        return WHY["counter"]
     if len(line) > rules.max_chrome_line_chars:  # a whole page of the manual on one line
-        return False
-    if any(p.search(line) for p in rules.chrome):
-        return True
-    if len(line) > rules.weak_max_line_chars:
-        return False
-    hits = sum(1 for p in rules.weak if p.search(line))
-    return hits >= 3 or (hits >= 2 and not _SENTENCE_PUNCT.search(line))
+        return None
+    for pattern, group in rules.chrome:
+        if pattern.search(line):
+            return f"网站内容（{group}）"
+    short = len(line) <= rules.cta_max_chars and not line.endswith("。")
+    if short and any(p.search(line) for p in rules.calls_to_action):
+        return WHY["call_to_action"]
+    return None
+
+
+def _edge_reason(line: str, rules: Rules) -> str | None:
+    """Why ``line`` is chrome when it stands outside the manual's body (words that a manual
+    also uses: 在线客服, 开具发票, 本站, a phone and 微信 on one line)."""
+    if len(line) > rules.max_chrome_line_chars:
+        return None
+    for pattern, group in rules.edge_chrome:
+        if pattern.search(line):
+            return f"网站内容（{group}）"
+    if len(line) <= rules.weak_max_line_chars:
+        hits = sum(1 for p in rules.weak if p.search(line))
+        if hits >= 3 or (hits >= 2 and not _SENTENCE_PUNCT.search(line)):
+            return WHY["weak"]
+    return None
+
+
+def _prose(line: str) -> float:
+    """How much ``line`` reads as the manual's text: sentences score, labels do not."""
+    han = len(_HAN.findall(line))
+    if han >= 8 and (_SENTENCE_PUNCT.search(line) or line.endswith(_SENTENCE_END)):
+        return 1.0 + min(1.0, han / 60)
+    if _TABLE_ROW.match(line) and han >= 2:
+        return 0.5
+    if _BULLET.match(line) or _SECTION_START.match(line):
+        return 0.4 if han >= 2 else 0.0
+    return -0.3
+
+
+_SECTION_START = re.compile(
+    r"^(?:第[一二三四五六七八九十百零〇\d]+[章节条部分篇步]|[一二三四五六七八九十]+[、.．]"
+    r"|[①②③④⑤⑥⑦⑧⑨⑩]|步骤[一二三四五六七八九十\d]+)"
+)
+
+
+def _body_span(lines: list[str], reasons: list[str | None], rules: Rules) -> tuple[int, int]:
+    """[start, end) of the manual's body: the run of lines that reads most like its text
+    (sentences, numbered steps, table rows), site chrome around it counting against it."""
+    best, best_span = 0.0, (0, 0)
+    total, start = 0.0, 0
+    for i, line in enumerate(lines):
+        if not line:
+            continue
+        if reasons[i] is not None:
+            score = -1.0
+        elif _edge_reason(line, rules):
+            score = -0.8
+        else:
+            score = _prose(line)
+        if total <= 0:
+            total, start = 0.0, i
+        total += score
+        if total > best:
+            best, best_span = total, (start, i + 1)
+    return best_span
+
+
+def _heading_like(line: str) -> bool:
+    return 2 <= len(_HAN.findall(line)) and len(line) <= 40 and not line.endswith(("：", ":"))
+
+
+def _with_headings(lines: list[str], reasons: list[str | None], rules: Rules, start: int) -> int:
+    """The body's start moved up over the title and a subtitle right above it."""
+    taken = 0
+    i = start - 1
+    while i >= 0 and taken < 2:
+        line = lines[i]
+        if not line:
+            i -= 1
+            continue
+        if reasons[i] is not None or _edge_reason(line, rules) or not _heading_like(line):
+            break
+        start, taken = i, taken + 1
+        i -= 1
+    return start
+
+
+def _tail_start(lines: list[str], reasons: list[str | None], rules: Rules, body_start: int) -> int:
+    """Where the comments or the recommendations begin (a heading such as 全部评论 (12) after
+    the manual has begun); len(lines) when the page has none."""
+    for i in range(body_start + 1, len(lines)):
+        if lines[i] and reasons[i] is None and rules.tail_heading.match(lines[i]):
+            return i
+    return len(lines)
+
+
+def _repeated(lines: list[str], rules: Rules) -> set[str]:
+    counts = Counter(line for line in lines if line and len(line) <= rules.repeated_max_chars)
+    return {line for line, n in counts.items() if n >= rules.repeated_min}
 
 
 def _next_text(lines: list[str], start: int) -> int | None:
@@ -204,32 +372,61 @@ def _related_list_end(lines: list[str], start: int, rules: Rules) -> int:
     return end
 
 
-def _mask_sandwiched_items(lines: list[str], mask: list[bool]) -> None:
+def _mask_sandwiched_items(lines: list[str], mask: list[str | None]) -> None:
     """A numbered item between two chrome items is chrome too (disclaimer item 5 of 1–8)."""
     changed = True
     while changed:
         changed = False
         for i in range(1, len(lines) - 1):
             if (
-                not mask[i]
+                mask[i] is None
                 and _BULLET.match(lines[i])
-                and all(mask[k] and _BULLET.match(lines[k]) for k in (i - 1, i + 1))
+                and all(mask[k] is not None and _BULLET.match(lines[k]) for k in (i - 1, i + 1))
             ):
-                mask[i] = changed = True
+                mask[i] = WHY["sandwiched"]
+                changed = True
 
 
-def _chrome_mask(lines: list[str], rules: Rules) -> list[bool]:
-    mask = [_is_chrome_line(line, rules) for line in lines]
+def _chrome_mask(
+    lines: list[str], rules: Rules, keep: frozenset[str] = frozenset()
+) -> list[str | None]:
+    """For each line, why it is chrome (None: it is the manual's). Lines in ``keep`` (restored
+    by the knowledge owner) are never chrome."""
+    mask: list[str | None] = [_hard_reason(line, rules) for line in lines]
+    repeated = _repeated(lines, rules)
+    for i, line in enumerate(lines):
+        if mask[i] is None and line in repeated:
+            mask[i] = WHY["repeated"]
     _mask_sandwiched_items(lines, mask)
     for i, line in enumerate(lines):
         if line and rules.related_heading.match(line):
             for k in range(i, _related_list_end(lines, i + 1, rules)):
-                mask[k] = True
+                mask[k] = mask[k] or WHY["related"]
+    # The body: everything before it and after it is the site's unless it reads as the manual.
+    start, end = _body_span(lines, mask, rules)
+    start = _with_headings(lines, mask, rules, start)
+    tail = _tail_start(lines, mask, rules, start)
+    end = min(end, tail)
+    for i, line in enumerate(lines):
+        if not line or mask[i] is not None:
+            continue
+        if i >= tail:
+            mask[i] = WHY["tail"]
+        elif i < start or i >= end:
+            edge = _edge_reason(line, rules)
+            if edge or _prose(line) <= 0:
+                mask[i] = edge or (WHY["head"] if i < start else WHY["after"])
+        elif (edge := _edge_reason(line, rules)) and not _SENTENCE_PUNCT.search(line):
+            mask[i] = edge  # a label inside the body (客服电话：… 微信：…)
+    _mask_sandwiched_items(lines, mask)
     # backwards, so a chain of chrome headings (温馨提示 then 特别说明 …) is seen whole
     for i in range(len(lines) - 1, -1, -1):
         if lines[i] and rules.section_heading.match(lines[i]):
             nxt = _next_text(lines, i + 1)
-            mask[i] = nxt is None or mask[nxt]
+            mask[i] = (mask[i] or WHY["section"]) if nxt is None or mask[nxt] is not None else None
+    for i, line in enumerate(lines):
+        if line in keep:
+            mask[i] = None
     return mask
 
 
@@ -370,24 +567,46 @@ def _collapse(lines: list[str]) -> str:
 
 
 def clean(
-    raw: str, *, filename: str = "", title: str | None = None, rules: Rules | None = None
+    raw: str,
+    *,
+    filename: str = "",
+    title: str | None = None,
+    rules: Rules | None = None,
+    keep: frozenset[str] | set[str] = frozenset(),
 ) -> CleanedManual:
-    """Strip site chrome from a scraped manual and rejoin its preview pages."""
+    """Strip site chrome from a scraped manual and rejoin its preview pages; every line left
+    out is reported with its reason. Lines in ``keep`` (as the report shows them) stay."""
     rules = rules or load_rules()
-    dropped: list[str] = []
+    keep = frozenset(keep)
+    evidence: list[str] = []  # what names the scraping site: links, dropped text
+    dropped: list[Dropped] = []
     html_title = ""
     if looks_like_html(raw, filename):
-        raw, html_title, dropped = html_to_text(raw, rules)
+        raw, html_title, blocks, hrefs = html_to_text(raw, rules, keep)
+        evidence += hrefs
+        dropped += [Dropped(0, text, reason) for text, reason in blocks]
     lines = normalize_lines(raw)
     file_title = _file_name_title(lines, rules)
-    lines = _strip_prefixes(lines, rules, dropped)
-    mask = _chrome_mask(lines, rules)
-    dropped += [line for line, chrome in zip(lines, mask) if chrome]
-    lines = [line for line, chrome in zip(lines, mask) if not chrome]
+    prefixes: list[str] = []
+    lines = _strip_prefixes(lines, rules, prefixes)
+    dropped += [Dropped(0, text, "行首的电头或署名") for text in prefixes]
+    mask = _chrome_mask(lines, rules, keep)
+    dropped += [Dropped(i + 1, line, why) for i, (line, why) in enumerate(zip(lines, mask)) if why]
+    evidence += [d.text for d in dropped]
+    all_lines = lines
+    lines = [line for line, why in zip(lines, mask) if not why]
 
-    repeated = _repeated_title(lines)
-    lines = _strip_leading(lines, {t for t in (title, html_title, repeated) if t})
-    text = rejoin_pages(_collapse(lines), rules)
+    repeated = _repeated_title(
+        [line for line, why in zip(all_lines, mask) if not why or why == WHY["head"]]
+    )
+    titles = {t for t in (title, html_title, repeated) if t}
+    body = _strip_leading(lines, titles)
+    dropped += [
+        Dropped(0, line, "标题（写进手册的 title）")
+        for line in lines[: len(lines) - len(body)]
+        if line
+    ]
+    text = rejoin_pages(_collapse(body), rules)
     chosen = (
         title
         or html_title
@@ -400,6 +619,8 @@ def clean(
     return CleanedManual(
         title=chosen.strip(),
         text=text,
-        source_site=detect_site("\n".join(dropped), rules),
+        source_site=detect_site("\n".join(evidence), rules),
         source_file=Path(filename).name,
+        dropped=tuple(dropped),
+        kept_lines=sum(1 for line in text.split("\n") if line.strip()),
     )

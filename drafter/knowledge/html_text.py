@@ -133,8 +133,11 @@ def _page_title(head_title: str, headings: list[str]) -> str:
     return re.split(r"\s+[|｜–—-]\s+|｜", head_title)[0].strip()
 
 
-def html_to_text(raw: str, rules: Rules) -> tuple[str, str, list[str]]:
-    """(article text with blocks as paragraphs, the page title, dropped text and links)."""
+def html_to_text(
+    raw: str, rules: Rules, keep: frozenset[str] = frozenset()
+) -> tuple[str, str, list[tuple[str, str]], list[str]]:
+    """(article text with blocks as paragraphs, the page title, the blocks set aside with
+    the reason, the page's links); blocks in ``keep`` are never set aside."""
     parser = _BlockParser(skip_tags=rules.html_skip_tags)
     parser.feed(_GLUED_ATTR.sub("<a ", raw))
     parser.close()
@@ -146,14 +149,20 @@ def html_to_text(raw: str, rules: Rules) -> tuple[str, str, list[str]]:
     ]
     title = _page_title(re.sub(r"\s+", " ", parser.title).strip(), headings)
     kept: list[str] = []
-    dropped = list(parser.hrefs)
+    dropped: list[tuple[str, str]] = []
     in_related = False
     for block in parser.blocks:
         # a related-news heading owns the <li> items after it, linked or not
         in_related = bool(rules.related_heading.match(block.text)) or (
             in_related and block.tag == "li"
         )
-        # navigation tables, link lists and related headlines are mostly link text
-        chrome = in_related or block.link_density > rules.html_max_link_density
-        (dropped if chrome else kept).append(block.text)
-    return "\n\n".join(kept), title, dropped
+        if block.text in keep:
+            kept.append(block.text)
+        elif in_related:
+            dropped.append((block.text, "相关文章列表"))
+        elif block.link_density > rules.html_max_link_density:
+            # navigation tables, link lists and related headlines are mostly link text
+            dropped.append((block.text, "链接为主的块（导航或链接列表）"))
+        else:
+            kept.append(block.text)
+    return "\n\n".join(kept), title, dropped, list(parser.hrefs)
