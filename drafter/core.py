@@ -98,9 +98,19 @@ class Drafter:
             return status()
 
     def ingest(
-        self, paths: Iterable[Path], *, title: str | None = None, out_dir: Path | None = None
+        self,
+        paths: Iterable[Path],
+        *,
+        title: str | None = None,
+        out_dir: Path | None = None,
+        keep: Iterable[str] = (),
+        dry_run: bool = False,
     ) -> list[IngestReport]:
-        """Clean scraped manuals into the writable knowledge folder (never into the package)."""
+        """Clean scraped manuals into the writable knowledge folder (never into the package);
+        each report lists the lines left out with the reason. Lines in ``keep`` stay;
+        ``dry_run`` writes nothing."""
 
         with self.state.active():
-            return ingest(list(paths), title=title, out_dir=out_dir)
+            return ingest(
+                list(paths), title=title, out_dir=out_dir, keep=frozenset(keep), dry_run=dry_run
+            )

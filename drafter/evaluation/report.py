@@ -68,7 +68,7 @@ KEY_FIGURES = {
     ],
 }
 KEY_FIGURES["retrieval-heldout"] = KEY_FIGURES["retrieval"]
-KEY_FIGURES["cleaning-heldout"] = [
+KEY_FIGURES["cleaning"] = KEY_FIGURES["cleaning-heldout"] = [
     ("content_kept", "content kept"),
     ("chrome_removed", "chrome removed"),
     ("content_lines_lost", "lines lost"),

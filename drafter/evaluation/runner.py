@@ -31,7 +31,7 @@ from drafter.evaluation.engines import LLMEngine, OfflineEngine, _ms, input_fing
 from drafter.evaluation.prices import Prices, load_prices
 from drafter.evaluation.retrieval import RetrievalCase, evaluate
 from drafter.evaluation.rewrite_suite import per_tag
-from drafter.evaluation.suites import SUITES, kind_and_split
+from drafter.evaluation.suites import CLEANING, SUITES, kind_and_split
 
 FORMAT = "drafter-eval/1"
 
@@ -187,7 +187,7 @@ def run(
     # Every dataset is validated before any case runs: a bad line fails fast.
     loaded = {}
     for s in SUITES:
-        if s == "cleaning-heldout":
+        if s in CLEANING:
             continue  # pages, not a dataset: run below
         if s in suites:
             kind, split = kind_and_split(s)
@@ -199,7 +199,7 @@ def run(
     wall: dict[str, float] = {}
     guard = no_network() if engine == "replay" else contextlib.nullcontext()
     completed = False
-    clean_pages = "cleaning-heldout" in suites and datasets_dir is None
+    clean_pages = [s for s in CLEANING if s in suites] if datasets_dir is None else []
     try:
         with guard:
             for suite, dataset in loaded.items():
@@ -212,10 +212,10 @@ def run(
                 else:
                     results[suite] = _retrieval(dataset, progress)
                 wall[suite] = round(time.perf_counter() - t, 3)
-            if clean_pages:
+            for suite in clean_pages:
                 t = time.perf_counter()
-                results["cleaning-heldout"] = cleaning.run(progress=progress)
-                wall["cleaning-heldout"] = round(time.perf_counter() - t, 3)
+                results[suite] = cleaning.run(cleaning.cleaning_dir(suite), progress=progress)
+                wall[suite] = round(time.perf_counter() - t, 3)
         completed = True
     finally:
         if isinstance(eng, LLMEngine):

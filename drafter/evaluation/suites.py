@@ -7,8 +7,10 @@ Each kind has a dev suite (tests may read its cases) and a held-out one (`<kind>
 from __future__ import annotations
 
 KINDS = ("rewrite", "draft", "retrieval")
-# cleaning-heldout: the labelled pages of evals/cleaning-heldout/ through the cleaner.
-SUITES = (*KINDS, *(f"{k}-heldout" for k in KINDS), "cleaning-heldout")
+# cleaning, cleaning-heldout: the labelled pages of evals/cleaning-dev/ and
+# evals/cleaning-heldout/ through the cleaner.
+CLEANING = ("cleaning", "cleaning-heldout")
+SUITES = (*KINDS, *(f"{k}-heldout" for k in KINDS), *CLEANING)
 
 
 def kind_and_split(suite: str) -> tuple[str, str]:

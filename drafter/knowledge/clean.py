@@ -67,6 +67,7 @@ class Rules:
 
     chrome: tuple[tuple[re.Pattern[str], str], ...]  # (pattern, group): chrome anywhere
     edge_chrome: tuple[tuple[re.Pattern[str], str], ...]  # chrome outside the manual's body
+    sentence_groups: frozenset[str]  # edge groups whose sentences are chrome (disclaimers)
     max_chrome_line_chars: int
     weak: tuple[re.Pattern[str], ...]
     weak_max_line_chars: int
@@ -76,6 +77,7 @@ class Rules:
     cta_max_chars: int
     repeated_min: int
     repeated_max_chars: int
+    stat_words: tuple[str, ...]
     tail_heading: re.Pattern[str]
     nav_line: re.Pattern[str]
     related_heading: re.Pattern[str]
@@ -133,6 +135,7 @@ def _parse_rules(path: str) -> Rules:
     site_words = [re.escape(a) for s in sites for a in s.aliases]
     chrome: list[tuple[re.Pattern[str], str]] = []
     edge_chrome: list[tuple[re.Pattern[str], str]] = []
+    sentence_groups: set[str] = set()
     for group, spec in (data.get("line_patterns") or {}).items():
         patterns, scope = (
             (spec, "anywhere")
@@ -147,6 +150,8 @@ def _parse_rules(path: str) -> Rules:
                 f"清洗规则文件 {path} 中 line_patterns.{group} 的 scope 只能是 anywhere 或 edges。"
             )
         (chrome if scope == "anywhere" else edge_chrome).extend((rx(p), group) for p in patterns)
+        if isinstance(spec, dict) and spec.get("sentences") == "chrome":
+            sentence_groups.add(group)
     if site_words:  # a line naming a known scraping site is that site's chrome
         chrome.append((rx("|".join(site_words)), "sites"))
     structure = data.get("structure") or {}
@@ -159,6 +164,7 @@ def _parse_rules(path: str) -> Rules:
     return Rules(
         chrome=tuple(chrome),
         edge_chrome=tuple(edge_chrome),
+        sentence_groups=frozenset(sentence_groups),
         max_chrome_line_chars=int(data.get("max_chrome_line_chars", 600)),
         weak=tuple(rx(p) for p in weak.get("patterns", [])),
         weak_max_line_chars=int(weak.get("max_line_chars", 200)),
@@ -168,11 +174,12 @@ def _parse_rules(path: str) -> Rules:
         cta_max_chars=int(structure.get("calls_to_action_max_chars", 40)),
         repeated_min=int(structure.get("repeated_min", 3)),
         repeated_max_chars=int(structure.get("repeated_max_chars", 30)),
+        stat_words=tuple(structure.get("stat_words", [])),
         tail_heading=rx(
             rf"^(?:[\d,.万]+\s*(?:条|个)?\s*)?(?:{tails})\s*(?:[(（]?\s*[\d,.万]+\s*[)）]?)?"
             rf"\s*(?:条|个)?\s*[:：]?$"
         ),
-        nav_line=rx(rf"^(?:(?:{words('nav_words') or '(?!)'})\s*[|/·]?\s*)+$"),
+        nav_line=rx(rf"^(?:(?:{words('nav_words') or '(?!)'})\s*[|/·┊]?\s*)+[:：]?$"),
         related_heading=rx(
             rf"^(?:{words('related_list_headings') or '(?!)'})\s*[:：]?\s*(?:[(（]\d*[)）])?$"
         ),
@@ -213,6 +220,14 @@ def normalize_lines(text: str) -> list[str]:
 
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+# A date with a time of day (2023-09-07 20:41, 4月2日 16:05, 2016-4-13 09:21), or a date alone.
+_STAMP = re.compile(
+    r"(?:\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?|\d{1,2}月\d{1,2}日|\d{1,2}-\d{1,2})"
+    r"\s*(?:\d{1,2}:\d{2}(?::\d{2})?)"
+    r"|^[(（]?\s*(?:发布于|发表于|更新于|推荐于)?\s*\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?\s*[)）]?$"
+)
+_NUMBER = re.compile(r"\d[\d,.]*\s*[万wWkK]?")
+_BREADCRUMB = re.compile(r"\s*(?:>|»|›|＞|/)\s*")
 _TABLE_ROW = re.compile(r"^\|.*\|$")
 
 # Why a line was left out, as the knowledge owner reads it in the cleaning report.
@@ -227,23 +242,72 @@ WHY = {
     "section": "网站提示的标题",
     "tail": "评论区或推荐列表",
     "head": "正文之前的网站内容",
-    "after": "正文之后的网站内容",
+    "after": "正文之外的网站内容",
     "weak": "联系方式、下载一类的网站信息",
     "sandwiched": "夹在网站条目之间的编号条目",
+    "byline": "署名和时间（作者、评论或编辑记录）",
+    "links": "只有链接的行（目录或链接列表）",
+    "symbols": "只有符号的行",
+    "comment": "署名之后的留言（评论）",
 }
+
+
+_MD_MARKERS = re.compile(r"^(?:#{1,6}\s+|>\s*|[-*+]\s+)+")
+_MD_LINKS = re.compile(r"^(?:[-*+]\s+)?(?:\[[^\]]+\]\([^)]*\)\s*)+$")
+_NO_WORDS = re.compile(r"^[^\w\u4e00-\u9fff]+$")
+
+
+def _bare(line: str) -> str:
+    """The line as it reads, without Markdown's block markers and bold marks."""
+    return _MD_MARKERS.sub("", line).replace("**", "").strip()
+
+
+def _is_byline(line: str) -> bool:
+    """A name or a label with a date and time: who wrote or edited what, when (the author
+    card, every comment, 最后修改), never a sentence."""
+    return len(line) <= 50 and not re.search("[。！？；]", line) and bool(_STAMP.search(line))
+
+
+def _is_counter(line: str, rules: Rules) -> bool:
+    """A line of counts (阅读(1236)┊评论 (3)┊收藏(0), 总资产28 共写了9.1W字 获得512个赞)."""
+    if any(p.match(line) for p in rules.counters):
+        return True
+    if len(line) > 80 or _SENTENCE_PUNCT.search(line.replace("，", "")):
+        return False
+    numbers = len(_NUMBER.findall(line))
+    stats = sum(1 for w in rules.stat_words if w in line)
+    return numbers >= 2 and stats >= 2
+
+
+def _is_breadcrumb(line: str) -> bool:
+    """首页 > 知识库 > 售后: short parts joined by >, », / (never a sentence)."""
+    parts = [p for p in _BREADCRUMB.split(line) if p]
+    return (
+        len(parts) >= 3
+        and len(_BREADCRUMB.findall(line)) >= 2
+        and all(len(p) <= 12 for p in parts)
+        and not _SENTENCE_PUNCT.search(line)
+    )
 
 
 def _hard_reason(line: str, rules: Rules) -> str | None:
     """Why ``line`` is chrome wherever it stands on the page (None: it is not, by itself)."""
     if not line:
         return None
-    if rules.nav_line.match(line):
+    if _MD_LINKS.match(line):
+        return WHY["links"]
+    line = _bare(line)
+    if not line or _NO_WORDS.match(line):
+        return WHY["symbols"]
+    if rules.nav_line.match(line) or _is_breadcrumb(line):
         return WHY["nav"]
+    if _is_byline(line):
+        return WHY["byline"]
     if rules.file_name_line.match(line):
         return WHY["file_name"]
     if any(p.match(line) for p in rules.page_markers):
         return WHY["page_marker"]
-    if any(p.match(line) for p in rules.counters):
+    if _is_counter(line, rules):
         return WHY["counter"]
     if len(line) > rules.max_chrome_line_chars:  # a whole page of the manual on one line
         return None
@@ -259,6 +323,7 @@ def _hard_reason(line: str, rules: Rules) -> str | None:
 def _edge_reason(line: str, rules: Rules) -> str | None:
     """Why ``line`` is chrome when it stands outside the manual's body (words that a manual
     also uses: 在线客服, 开具发票, 本站, a phone and 微信 on one line)."""
+    line = _bare(line)
     if len(line) > rules.max_chrome_line_chars:
         return None
     for pattern, group in rules.edge_chrome:
@@ -289,60 +354,163 @@ _SECTION_START = re.compile(
 )
 
 
-def _body_span(lines: list[str], reasons: list[str | None], rules: Rules) -> tuple[int, int]:
-    """[start, end) of the manual's body: the run of lines that reads most like its text
-    (sentences, numbered steps, table rows), site chrome around it counting against it."""
-    best, best_span = 0.0, (0, 0)
-    total, start = 0.0, 0
+def _line_scores(
+    lines: list[str], reasons: list[str | None], rules: Rules, strict: bool = False
+) -> list[float]:
+    said = _after_bylines(lines, reasons)
+    """How much each line counts for (> 0) or against (< 0) being in the manual's body;
+    ``strict``: a sentence of a group whose sentences are chrome too (a site's disclaimers:
+    本站…, 如有侵权…) counts against it."""
+    scores = []
     for i, line in enumerate(lines):
         if not line:
+            scores.append(0.0)
             continue
-        if reasons[i] is not None:
+        prose = _prose(_bare(line))
+        if reasons[i] == WHY["byline"]:
+            score = -2.5  # comments: a byline before every few lines of text
+        elif said[i]:
+            score = -0.5  # a comment's text
+        elif reasons[i] is not None:
             score = -1.0
-        elif _edge_reason(line, rules):
-            score = -0.8
+        elif edge := _edge_reason(line, rules):
+            disclaimer = any(edge == f"网站内容（{g}）" for g in rules.sentence_groups)
+            score = prose - 0.5 if prose > 1 and not (strict and disclaimer) else -0.8
         else:
-            score = _prose(line)
+            score = prose
+        scores.append(score)
+    return scores
+
+
+def _best_run(scores: list[float], lo: int, hi: int) -> tuple[float, int, int]:
+    """The run of lines in [lo, hi) with the highest total score (Kadane), as (total, start, end)."""
+    best, span = 0.0, (lo, lo)
+    total, start = 0.0, lo
+    for i in range(lo, hi):
         if total <= 0:
             total, start = 0.0, i
-        total += score
+        total += scores[i]
         if total > best:
-            best, best_span = total, (start, i + 1)
-    return best_span
+            best, span = total, (start, i + 1)
+    return best, span[0], span[1]
+
+
+SECOND_BODY_MIN = 3.0  # a second run of text (after an ad or a comment thread) counts from here
+
+
+def _body_spans(
+    lines: list[str], reasons: list[str | None], rules: Rules, end: int
+) -> list[tuple[int, int]]:
+    """The manual's body in lines[:end]: the run that reads most like its text, and any other
+    run of several sentences that chrome in the middle (an ad, a comment thread, 追问) cut off."""
+    scores = _line_scores(lines, reasons, rules)
+    best, a, b = _best_run(scores, 0, end)
+    if best <= 0:
+        return []
+    spans = [(a, b)]
+    # Further runs get no benefit of the doubt for a site's disclaimers: they are sentences too.
+    strict = _line_scores(lines, reasons, rules, strict=True)
+    pending = [(0, a), (b, end)]
+    while pending:
+        lo, hi = pending.pop()
+        total, x, y = _best_run(strict, lo, hi)
+        if total >= SECOND_BODY_MIN and y > x:
+            spans.append((x, y))
+            pending += [(lo, x), (y, hi)]
+    return sorted(spans)
 
 
 def _heading_like(line: str) -> bool:
-    return 2 <= len(_HAN.findall(line)) and len(line) <= 40 and not line.endswith(("：", ":"))
+    return (
+        4 <= len(_HAN.findall(line))
+        and len(line) <= 40
+        and not line.endswith(("：", ":"))
+        and not _SENTENCE_PUNCT.search(line)
+    )
 
 
 def _with_headings(lines: list[str], reasons: list[str | None], rules: Rules, start: int) -> int:
-    """The body's start moved up over the title and a subtitle right above it."""
-    taken = 0
+    """The body's start moved up over the title and a subtitle right above it (across the
+    byline, counts or watermark that a site puts between a title and its text)."""
+    taken = skipped = 0
     i = start - 1
-    while i >= 0 and taken < 2:
+    while i >= 0 and taken < 2 and skipped <= 6:
         line = lines[i]
         if not line:
             i -= 1
             continue
-        if reasons[i] is not None or _edge_reason(line, rules) or not _heading_like(line):
+        if reasons[i] is not None or rules.section_heading.match(_bare(line)):
+            skipped += 1
+            i -= 1
+            continue
+        if _edge_reason(line, rules) or not _heading_like(_bare(line)):
             break
         start, taken = i, taken + 1
         i -= 1
     return start
 
 
+TAIL_RESUME = 6.0  # this much text after a 评论 heading (or less, numbered): the manual goes on
+
+
 def _tail_start(lines: list[str], reasons: list[str | None], rules: Rules, body_start: int) -> int:
-    """Where the comments or the recommendations begin (a heading such as 全部评论 (12) after
-    the manual has begun); len(lines) when the page has none."""
+    """Where the comments or the recommendations begin: a heading such as 全部评论 (12) after
+    the manual has begun, with no long run of text after it (a comment thread in the middle
+    of a shared document is not the end); len(lines) when the page has none."""
+    scores = _line_scores(lines, reasons, rules)
     for i in range(body_start + 1, len(lines)):
-        if lines[i] and reasons[i] is None and rules.tail_heading.match(lines[i]):
-            return i
+        if lines[i] and rules.tail_heading.match(_bare(lines[i])):
+            total, a, b = _best_run(scores, i + 1, len(lines))
+            numbered = any(
+                _BULLET.match(_bare(x)) or _SECTION_START.match(_bare(x)) for x in lines[a:b]
+            )
+            if total < TAIL_RESUME and not (total >= SECOND_BODY_MIN and numbered):
+                return i
     return len(lines)
 
 
+def _after_bylines(lines: list[str], reasons: list[str | None], reach: int = 3) -> list[bool]:
+    """Comments: the few lines of text between a byline (a name with a date and time) and
+    the next chrome line (回复, 赞 3, the next byline) or the page's end. An article's own
+    byline is followed by the article, which runs on longer than ``reach`` lines."""
+    out = [False] * len(lines)
+    i = 0
+    while i < len(lines):
+        if reasons[i] != WHY["byline"]:
+            i += 1
+            continue
+        block: list[int] = []
+        j = i + 1
+        while j < len(lines) and len(block) <= reach:
+            if lines[j] and reasons[j] is not None:
+                break
+            if lines[j]:
+                block.append(j)
+            j += 1
+        if block and len(block) <= reach and (j >= len(lines) or reasons[j] is not None):
+            for k in block:
+                out[k] = True
+        i = j if j > i else i + 1
+    return out
+
+
+def _unit(line: str) -> str:
+    """The part a line repeats (张三 8842 张三 8842 -> 张三 8842), else the line."""
+    words = line.split()
+    for size in range(1, len(words) // 2 + 1):
+        if len(words) % size == 0 and words == words[:size] * (len(words) // size):
+            return " ".join(words[:size])
+    return line
+
+
 def _repeated(lines: list[str], rules: Rules) -> set[str]:
-    counts = Counter(line for line in lines if line and len(line) <= rules.repeated_max_chars)
-    return {line for line, n in counts.items() if n >= rules.repeated_min}
+    """Short lines seen repeated_min times or more (running headers, footers, watermarks)."""
+    counts: Counter[str] = Counter()
+    for line in lines:
+        if line and len(_unit(line)) <= rules.repeated_max_chars:
+            unit = _unit(line)
+            counts[unit] += max(1, len(line.split()) // max(1, len(unit.split())))
+    return {line for line in lines if line and counts.get(_unit(line), 0) >= rules.repeated_min}
 
 
 def _next_text(lines: list[str], start: int) -> int | None:
@@ -402,26 +570,40 @@ def _chrome_mask(
         if line and rules.related_heading.match(line):
             for k in range(i, _related_list_end(lines, i + 1, rules)):
                 mask[k] = mask[k] or WHY["related"]
-    # The body: everything before it and after it is the site's unless it reads as the manual.
-    start, end = _body_span(lines, mask, rules)
-    start = _with_headings(lines, mask, rules, start)
-    tail = _tail_start(lines, mask, rules, start)
-    end = min(end, tail)
+    # The body: what lies outside it is the site's unless it reads as the manual.
+    first = _body_spans(lines, mask, rules, len(lines))
+    tail = _tail_start(lines, mask, rules, first[0][0] if first else 0)
+    spans = [
+        (_with_headings(lines, mask, rules, a), b) for a, b in _body_spans(lines, mask, rules, tail)
+    ]
+    inside = [False] * len(lines)
+    for a, b in spans:
+        for k in range(a, b):
+            inside[k] = True
+    start = spans[0][0] if spans else len(lines)
+    said = _after_bylines(lines, mask)
     for i, line in enumerate(lines):
         if not line or mask[i] is not None:
             continue
         if i >= tail:
             mask[i] = WHY["tail"]
-        elif i < start or i >= end:
+        elif not inside[i] and said[i]:
+            mask[i] = WHY["comment"]
+        elif not inside[i]:
             edge = _edge_reason(line, rules)
-            if edge or _prose(line) <= 0:
+            if edge or _prose(_bare(line)) <= 0:
                 mask[i] = edge or (WHY["head"] if i < start else WHY["after"])
-        elif (edge := _edge_reason(line, rules)) and not _SENTENCE_PUNCT.search(line):
-            mask[i] = edge  # a label inside the body (客服电话：… 微信：…)
+        elif (
+            (edge := _edge_reason(line, rules))
+            and edge != WHY["weak"]
+            and not _SENTENCE_PUNCT.search(line)
+        ):
+            mask[i] = edge  # a site's label inside the body (在线客服 | 帮助中心); a line of
+            # contacts inside it is the manual's (对外公布的联系方式：客服电话 400-…)
     _mask_sandwiched_items(lines, mask)
     # backwards, so a chain of chrome headings (温馨提示 then 特别说明 …) is seen whole
     for i in range(len(lines) - 1, -1, -1):
-        if lines[i] and rules.section_heading.match(lines[i]):
+        if lines[i] and rules.section_heading.match(_bare(lines[i])):
             nxt = _next_text(lines, i + 1)
             mask[i] = (mask[i] or WHY["section"]) if nxt is None or mask[nxt] is not None else None
     for i, line in enumerate(lines):
@@ -520,12 +702,38 @@ def _heading_title(text: str) -> str:
     return Counter(names).most_common(1)[0][0] if names else ""
 
 
+SOFT = frozenset({WHY["head"], WHY["after"]})
+
+
+def _markdown_title(lines: list[str]) -> str:
+    """A Markdown page's first level-one heading (# 标题), as the page reads it."""
+    for line in lines:
+        if line.startswith("# "):
+            return _bare(line)
+    return ""
+
+
+def _restore_title(lines: list[str], mask: list[str | None], titles: list[str]) -> None:
+    """The page's own title (its <title> or <h1>, a Markdown # heading, the one given) is the
+    manual's heading even where a site put its toolbar or metadata between it and the text."""
+    for title in (t.strip() for t in titles):
+        if not title:
+            continue
+        for i, line in enumerate(lines):
+            if _bare(line) == title and mask[i] in SOFT:
+                mask[i] = None
+                break
+
+
 def _strip_leading(lines: list[str], titles: set[str]) -> list[str]:
-    """Drop title lines at the top: a title is metadata, not the manual's first sentence."""
-    i = 0
+    """The title stays the manual's heading, once: copies of it above it are dropped
+    (危机事件培训教材 twice at the top of a page)."""
+    i, last = 0, None
     while i < len(lines) and (not lines[i] or lines[i] in titles):
+        if lines[i]:
+            last = i
         i += 1
-    return lines[i:]
+    return lines[last:] if last is not None else lines
 
 
 _DOMAIN = re.compile(
@@ -591,6 +799,7 @@ def clean(
     lines = _strip_prefixes(lines, rules, prefixes)
     dropped += [Dropped(0, text, "行首的电头或署名") for text in prefixes]
     mask = _chrome_mask(lines, rules, keep)
+    _restore_title(lines, mask, [title or "", html_title, _markdown_title(lines)])
     dropped += [Dropped(i + 1, line, why) for i, (line, why) in enumerate(zip(lines, mask)) if why]
     evidence += [d.text for d in dropped]
     all_lines = lines
@@ -601,11 +810,7 @@ def clean(
     )
     titles = {t for t in (title, html_title, repeated) if t}
     body = _strip_leading(lines, titles)
-    dropped += [
-        Dropped(0, line, "标题（写进手册的 title）")
-        for line in lines[: len(lines) - len(body)]
-        if line
-    ]
+    dropped += [Dropped(0, line, "重复的标题") for line in lines[: len(lines) - len(body)] if line]
     text = rejoin_pages(_collapse(body), rules)
     chosen = (
         title

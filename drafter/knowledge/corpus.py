@@ -68,17 +68,29 @@ def load_manuals(directory: Path | None = None) -> list[Manual]:
     return manuals
 
 
+def _after_title(manual: Manual) -> int:
+    """Where the passages begin: after the manual's first line when it is only its title
+    (the title is every passage's ``source`` already; in the first passage's text it would
+    make that passage match every question about the manual's subject)."""
+    first, _, _ = manual.text.partition("\n")
+    if first.strip() and first.strip() == manual.title.strip():
+        rest = manual.text[len(first) :]
+        return len(manual.text) - len(rest.lstrip())
+    return 0
+
+
 def chunk_manual(manual: Manual) -> list[Passage]:
+    begin = _after_title(manual)
     return [
         Passage(
             passage_id=f"{manual.slug}#{i:03d}",
             source=manual.title,
             slug=manual.slug,
-            text=manual.text[s.start : s.end],
-            start=s.start,
-            end=s.end,
+            text=manual.text[begin + s.start : begin + s.end],
+            start=begin + s.start,
+            end=begin + s.end,
         )
-        for i, s in enumerate(chunking.chunk_spans(manual.text))
+        for i, s in enumerate(chunking.chunk_spans(manual.text[begin:]))
     ]
 
 

@@ -23,6 +23,11 @@ _FLOW_TAGS = frozenset({"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "blockqu
 _PAGE_TAGS = frozenset({"html", "body", "main", "article", "section", "center"})
 # text never runs across these: each starts a new block
 _BLOCK_TAGS = _HEADING_TAGS | _TABLE_TAGS | _FLOW_TAGS | _PAGE_TAGS
+# Skipped elements whose text a reader sees (navigation, header, footer, a form): reported as
+# set aside, so a knowledge owner can keep a line; script, style and the like are not text.
+_READABLE_SKIPPED = frozenset(
+    {"nav", "header", "footer", "aside", "form", "button", "select", "figure", "figcaption"}
+)
 _VOID_TAGS = frozenset({"br", "hr", "img", "input", "meta", "link", "area", "col", "embed", "wbr"})
 # `<ahref="…">` (no space) would otherwise parse as an unknown tag and lose its link-ness.
 _GLUED_ATTR = re.compile(r"<a(?=(?:href|name|id|class|target|title|rel)\s*=)", re.IGNORECASE)
@@ -36,6 +41,7 @@ class _Block:
     tag: str
     text: str
     link_chars: int
+    aside: bool = False  # text of a skipped element a reader sees (nav, header, footer …)
 
     @property
     def link_density(self) -> float:
@@ -54,9 +60,11 @@ class _BlockParser(HTMLParser):
         self.title = ""
         self._skip: list[str] = []  # open elements whose text is never article text
         self._blocks: list[str] = []  # open block elements
-        self._links = 0
+        self._links = 0  # open <a href> elements (anchors without href are not links)
+        self._anchors: list[bool] = []  # for each open <a>: whether it has an href
         self._in_title = False
         self._parts: list[str] = []
+        self._aside: list[str] = []
         self._link_chars = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -70,8 +78,12 @@ class _BlockParser(HTMLParser):
             self._flush()
         elif tag in self.skip_tags and tag not in _VOID_TAGS:
             self._skip.append(tag)
+        elif self._skip and (tag == "br" or tag in _BLOCK_TAGS):
+            self._aside.append("\n")
         elif tag == "a":
-            self._links += 1
+            linked = any(name == "href" and value for name, value in attrs)
+            self._anchors.append(linked)
+            self._links += linked
         elif tag == "br":
             self._parts.append("\n")
         elif tag in _BLOCK_TAGS:
@@ -83,19 +95,34 @@ class _BlockParser(HTMLParser):
         if tag == "title":
             self._in_title = False
         elif tag in self._skip:
+            outer = self._skip[0]
             while self._skip and self._skip.pop() != tag:
                 pass
+            if not self._skip:
+                self._set_aside(outer)
         elif tag == "a":
-            self._links = max(0, self._links - 1)
+            if self._anchors and self._anchors.pop():
+                self._links = max(0, self._links - 1)
         elif tag in _BLOCK_TAGS:
             self._flush()
             if tag in self._blocks:
                 while self._blocks.pop() != tag:
                     pass
 
+    def _set_aside(self, tag: str) -> None:
+        text = "".join(self._aside)
+        self._aside = []
+        if tag in _READABLE_SKIPPED:
+            for line in text.split("\n"):
+                line = re.sub(r"\s+", " ", line).strip()
+                if line:
+                    self.blocks.append(_Block(tag, line, 0, aside=True))
+
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data
+        elif self._skip:
+            self._aside.append(data)
         elif not self._skip:
             self._parts.append(data)
             if self._links:
@@ -158,6 +185,8 @@ def html_to_text(
         )
         if block.text in keep:
             kept.append(block.text)
+        elif block.aside:
+            dropped.append((block.text, f"网页的 <{block.tag}> 部分（导航、页眉页脚、表单）"))
         elif in_related:
             dropped.append((block.text, "相关文章列表"))
         elif block.link_density > rules.html_max_link_density:

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from drafter.errors import InputError
-from drafter.knowledge.clean import CleanedManual, clean
+from drafter.knowledge.clean import CleanedManual, Dropped, clean
 from drafter.knowledge.corpus import split_front_matter
 from drafter.state import current
 from drafter.text import decode as textio
@@ -36,6 +36,9 @@ class IngestReport:
     source_site: str
     bytes_in: int
     chars_out: int
+    kept_lines: int = 0
+    dropped: tuple[Dropped, ...] = ()
+    written: bool = True
 
     @property
     def path(self) -> Path:
@@ -45,6 +48,7 @@ class IngestReport:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["source"], d["output"] = str(self.source), str(self.output)
+        d["dropped"] = [x.to_dict() for x in self.dropped]
         return d
 
 
@@ -99,7 +103,9 @@ def _inputs(paths: list[Path]) -> list[Path]:
     return files
 
 
-def clean_file(path: Path, title: str | None = None) -> CleanedManual:
+def clean_file(
+    path: Path, title: str | None = None, keep: frozenset[str] | set[str] = frozenset()
+) -> CleanedManual:
     """Read, decode and clean one manual file; InputError names the file when it cannot be used."""
     if path.suffix.lower() not in SUFFIXES:
         raise InputError(
@@ -115,7 +121,7 @@ def clean_file(path: Path, title: str | None = None) -> CleanedManual:
     if not raw.strip():
         raise InputError(f"文件 {path.name} 是空的，没有可导入的手册内容（the file is empty）。")
     meta, raw = split_front_matter(raw) if path.suffix.lower() == ".md" else ({}, raw)
-    manual = clean(raw, filename=path.name, title=title or meta.get("title") or None)
+    manual = clean(raw, filename=path.name, title=title or meta.get("title") or None, keep=keep)
     if len(re.sub(r"\s", "", manual.text)) < MIN_MANUAL_CHARS:
         raise InputError(
             f"文件 {path.name} 清洗后只剩 {len(manual.text.strip())} 个字符，不像一份手册"
@@ -141,11 +147,17 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def ingest(
-    paths: list[Path], out_dir: Path | None = None, title: str | None = None
+    paths: list[Path],
+    out_dir: Path | None = None,
+    title: str | None = None,
+    *,
+    keep: frozenset[str] | set[str] = frozenset(),
+    dry_run: bool = False,
 ) -> list[IngestReport]:
     """Clean each manual and write knowledge/manuals/<slug>.md; all files are checked before any is written.
 
-    `title` overrides the detected title (meant for a single file).
+    `title` overrides the detected title (meant for a single file); lines in `keep` (as the
+    cleaning report shows them) are kept; `dry_run` reports without writing anything.
     """
     # Never into the package: DRAFTER_KNOWLEDGE, else DRAFTER_HOME/knowledge (seeded on first write).
     out_dir = (
@@ -156,7 +168,7 @@ def ingest(
         raise InputError("没有给出要导入的手册文件（no files given）。")
     planned: dict[str, tuple[Path, CleanedManual]] = {}
     for path in files:
-        manual = clean_file(path, title)
+        manual = clean_file(path, title, keep)
         slug = slug_for(path)
         if slug in planned and planned[slug][0].resolve() != path.resolve():
             raise InputError(
@@ -166,8 +178,9 @@ def ingest(
     reports = []
     for slug, (path, manual) in planned.items():
         output = out_dir / f"{slug}.md"
-        _write_atomic(output, render(manual))
-        current().invalidate()
+        if not dry_run:
+            _write_atomic(output, render(manual))
+            current().invalidate()
         reports.append(
             IngestReport(
                 source=path,
@@ -177,6 +190,9 @@ def ingest(
                 source_site=manual.source_site,
                 bytes_in=path.stat().st_size,
                 chars_out=len(manual.text),
+                kept_lines=manual.kept_lines,
+                dropped=manual.dropped,
+                written=not dry_run,
             )
         )
     return reports

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"  # 2: a title line is not part of the first passage
 MAX_TOKENS = 160
 OVERLAP_TOKENS = 40  # the last short sentence of a chunk opens the next one
 

@@ -223,6 +223,12 @@ def _knowledge_tab() -> dict:
                     interactive=False,
                     elem_id="kb-preview",
                 )
+                c["dropped"] = gr.CheckboxGroup(
+                    label="清洗时去掉的行（勾选误删的正文，它会保留下来）",
+                    choices=[],
+                    visible=False,
+                    elem_id="kb-dropped",
+                )
     gr.Markdown("#### 索引状态")
     c["index_status"] = gr.HTML(elem_id="kb-index-status")
     c["rebuild"] = gr.Button("重建索引", size="sm", scale=0, min_width=120, elem_id="kb-rebuild")
@@ -442,12 +448,18 @@ def _build(h: Any, api: Any) -> gr.Blocks:
         kb["files"].upload(
             h.on_upload_preview,
             [kb["files"], kb["title"]],
-            [kb["preview"], kb["upload_status"]],
+            [kb["preview"], kb["upload_status"], kb["dropped"]],
+            **private,
+        )
+        kb["dropped"].input(
+            h.on_upload_preview,
+            [kb["files"], kb["title"], kb["dropped"]],
+            [kb["preview"], kb["upload_status"], kb["dropped"]],
             **private,
         )
         kb["ingest"].click(
             h.on_ingest,
-            [kb["files"], kb["title"]],
+            [kb["files"], kb["title"], kb["dropped"]],
             [kb["index_status"], kb["manual"], kb["upload_status"]],
             concurrency_limit=1,
             concurrency_id="index",

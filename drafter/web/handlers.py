@@ -365,29 +365,65 @@ def _upload_paths(files: Any) -> list[Path]:
     return paths
 
 
-def on_upload_preview(files: Any, title: str) -> tuple:
-    """Clean each uploaded manual and show the text that would be indexed (never raw HTML)."""
+def _dropped_choices(reports: list[tuple[str, Any]], keep: list[str]) -> Any:
+    """The lines the cleaner left out, to tick the ones to keep (already kept ones ticked)."""
+    choices: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for name, m in reports:
+        for d in m.dropped:
+            if d.text in seen:
+                continue
+            seen.add(d.text)
+            where = f"第 {d.line} 行" if d.line else "网页块"
+            text = d.text if len(d.text) <= 60 else d.text[:58] + "……"
+            choices.append((f"{name} {where} · {d.reason}：{text}", d.text))
+    for line in keep:
+        if line not in seen:
+            text = line if len(line) <= 60 else line[:58] + "……"
+            choices.append((f"已保留：{text}", line))
+    return gr.update(choices=choices, value=[line for line in keep if line], visible=bool(choices))
+
+
+def on_upload_preview(files: Any, title: str, keep: list[str] | None = None) -> tuple:
+    """Clean each uploaded manual and show the text that would be indexed (never raw HTML),
+    and every line left out with its reason, to tick the ones to keep."""
+    keep = [line for line in keep or [] if line]
     try:
         paths = _upload_paths(files)
-        parts = []
+        parts, reports = [], []
         for p in paths:
-            m = clean_file(p, (title or "").strip() or None if len(paths) == 1 else None)
+            m = clean_file(
+                p, (title or "").strip() or None if len(paths) == 1 else None, frozenset(keep)
+            )
+            reports.append((p.name, m))
             parts.append(
-                f"=== 《{m.title}》（{p.name}，{len(m.text)} 字；来源网站：{m.source_site or '未知'}）===\n"
-                f"{m.text}"
+                f"=== 《{m.title}》（{p.name}，{len(m.text)} 字，保留 {m.kept_lines} 行、去掉 "
+                f"{len(m.dropped)} 行；来源网站：{m.source_site or '未知'}）===\n{m.text}"
             )
     except Exception as err:  # noqa: BLE001
-        return "", fmt.status_html(problem(err))
-    return "\n\n".join(parts), fmt.status_html(
-        f"已清洗 {len(paths)} 个文件；确认无误后点击“加入知识库并重建索引”。", ok=True
+        return "", fmt.status_html(problem(err)), gr.update(choices=[], value=[], visible=False)
+    dropped = sum(len(m.dropped) for _, m in reports)
+    return (
+        "\n\n".join(parts),
+        fmt.status_html(
+            f"已清洗 {len(paths)} 个文件，去掉 {dropped} 行（下方列出原因，勾选误删的正文即可保留）；"
+            "确认无误后点击“加入知识库并重建索引”。",
+            ok=True,
+        ),
+        _dropped_choices(reports, keep),
     )
 
 
-def on_ingest(files: Any, title: str) -> tuple:
-    """Add the uploaded manuals and rebuild the index (the old index serves until it is done)."""
+def on_ingest(files: Any, title: str, keep: list[str] | None = None) -> tuple:
+    """Add the uploaded manuals (with the lines the owner ticked to keep) and rebuild the
+    index (the old index serves until it is done)."""
     try:
         paths = _upload_paths(files)
-        reports = ingest(paths, title=(title or "").strip() or None if len(paths) == 1 else None)
+        reports = ingest(
+            paths,
+            title=(title or "").strip() or None if len(paths) == 1 else None,
+            keep=frozenset(line for line in keep or [] if line),
+        )
         report = build_index()
     except Exception as err:  # noqa: BLE001
         gr.Warning(problem(err), title="注意")

@@ -360,10 +360,15 @@ def test_upload_preview_cleans_html_and_ingest_indexes_it(tmp_path, monkeypatch,
         "<img src=x onerror=alert(1)></body></html>",
         encoding="utf-8",
     )
-    preview, status = h.on_upload_preview([str(page)], "")
+    preview, status, dropped = h.on_upload_preview([str(page)], "")
     assert "退款一般在收到退货后三个工作日内原路退回" in preview
     assert "<script" not in preview and "alert" not in preview and "onerror" not in preview
     assert "dr-ok" in status
+    # every line left out is listed with its reason, to be ticked and kept
+    assert dropped["visible"] and any("导航" in label for label, _ in dropped["choices"])
+    nav = next(value for label, value in dropped["choices"] if "导航" in label)
+    again, _, kept = h.on_upload_preview([str(page)], "", [nav])
+    assert nav in again and kept["value"] == [nav]
     before = len(list((knowledge / "manuals").glob("*.md")))
     index_html, _manuals, status = h.on_ingest([str(page)], "")
     assert "dr-ok" in status and "退换货规范" in status
@@ -386,8 +391,8 @@ def test_upload_refuses_wrong_files(tmp_path, name, data, words):
 
     path = tmp_path / name
     path.write_bytes(data)
-    preview, status = h.on_upload_preview([str(path)], "")
-    assert preview == "" and words in status
+    preview, status, dropped = h.on_upload_preview([str(path)], "")
+    assert preview == "" and words in status and not dropped["visible"]
 
 
 def test_eval_tab_runs_the_offline_suite(indexed):

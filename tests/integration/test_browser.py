@@ -293,6 +293,14 @@ def test_upload_shows_the_cleaned_preview(page, tmp_path):
     preview = page.input_value("#kb-preview textarea")
     assert "<script" not in preview and "onerror" not in preview
     assert page.evaluate("window.__pwned") is None
+    # The lines left out are listed with their reason; ticking one keeps it in the preview.
+    nav = page.locator("#kb-dropped label", has_text="首页 | 登录 | 注册")
+    nav.first.wait_for()
+    assert "首页 | 登录 | 注册" not in preview
+    nav.first.click()
+    page.wait_for_function(
+        "() => document.querySelector('#kb-preview textarea').value.includes('首页 | 登录 | 注册')"
+    )
     shot(page, "upload-preview")
 
 

@@ -5,6 +5,7 @@ Chinese samples and expectations live in tests/fixtures/clean/ (cases.yaml, seed
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -73,13 +74,16 @@ def test_html_is_recognised_by_content_not_only_extension(tmp_path: Path) -> Non
     assert clean(raw, filename="page.txt").text == clean(raw, filename="news_page.html").text
 
 
-def test_explicit_title_wins_and_title_lines_leave_the_body() -> None:
+def test_explicit_title_wins_and_the_heading_stays_once() -> None:
+    """The page's heading is the manual's own first line, once (copies above it go)."""
     raw = (FIXTURES / "related_list.txt").read_text(encoding="utf-8")
     detected = clean(raw, filename="related_list.txt")
     manual = clean(raw, filename="related_list.txt", title="X-Title")
     assert manual.title == "X-Title"
     assert manual.text == detected.text
-    assert detected.title not in manual.text
+    assert manual.text.startswith(detected.title + "\n")
+    assert manual.text.count(detected.title) == 1
+    assert any(d.text == detected.title for d in detected.dropped)
 
 
 def test_page_counters_need_a_run_from_one_with_a_cut() -> None:
@@ -263,3 +267,51 @@ def test_the_cleaning_suite_scores_kept_content_and_removed_chrome():
     )
     assert s["content_lost"] == ["第三条 不存在"]
     assert s["chrome_kept"] == ["退换货规范"]  # a whole cleaned line equal to a chrome label
+
+
+# ---------------------------------------------------------------- the cleaning report
+
+
+def test_every_line_left_out_is_reported_with_its_reason() -> None:
+    raw = (FIXTURES / "structure.txt").read_text(encoding="utf-8")
+    manual = clean(raw, filename="structure.txt")
+    kept = {line for line in manual.text.split("\n") if line.strip()}
+    reported = {d.text for d in manual.dropped}
+    assert manual.dropped and all(d.reason and d.line >= 1 for d in manual.dropped)
+    # nothing vanishes: each line of the page is kept or reported
+    for line in (x.strip() for x in raw.split("\n")):
+        if line:
+            assert line in kept or line in reported, line
+    assert manual.kept_lines == len([x for x in manual.text.split("\n") if x.strip()])
+    reasons = {d.text: d.reason for d in manual.dropped}
+    assert reasons["刘洋 4月1日 10:26"].startswith("署名和时间")
+    assert reasons["阅读 1.2万 · 点赞 35 · 收藏 8"].startswith("阅读数")
+    assert reasons["张三 8842"].startswith("在页面上重复出现")
+
+
+def test_a_line_the_owner_keeps_stays() -> None:
+    raw = (FIXTURES / "structure.txt").read_text(encoding="utf-8")
+    line = "这个时效是不是要改成48小时？"
+    assert line not in clean(raw, filename="structure.txt").text
+    again = clean(raw, filename="structure.txt", keep={line})
+    assert line in again.text
+    assert line not in {d.text for d in again.dropped}
+
+
+def test_ingest_dry_run_reports_and_writes_nothing(tmp_path: Path, capsys) -> None:
+    from drafter.cli.main import main
+
+    out = tmp_path / "out"
+    code = main(["ingest", "--dry-run", "--out", str(out), str(FIXTURES / "structure.txt")])
+    printed = capsys.readouterr().out
+    assert code == 0 and not out.exists()
+    assert "试运行，未写入" in printed and "保留" in printed and "去掉" in printed
+    assert "署名和时间（作者、评论或编辑记录）：刘洋 4月1日 10:26" in printed
+    line = "这个时效是不是要改成48小时？"
+    code = main(
+        ["ingest", "--out", str(out), "--keep", line, "--json", str(FIXTURES / "structure.txt")]
+    )
+    report = json.loads(capsys.readouterr().out)[0]
+    assert code == 0 and line in (out / "structure.md").read_text(encoding="utf-8")
+    assert report["written"] is True and report["kept_lines"] > 0
+    assert all(set(d) == {"line", "text", "reason"} for d in report["dropped"])
