@@ -76,13 +76,14 @@ class Drafter:
 
     # ------------------------------------------------------------------ knowledge
 
-    def search(self, query: str, k: int = 5) -> list[Passage]:
-        """The ``k`` passages of the manuals that best answer ``query``, best first."""
+    def search(self, query: str, k: int = 5, *, restate: bool = True) -> list[Passage]:
+        """The ``k`` passages of the manuals that best answer ``query``, best first; with an
+        LLM configured, the question is also restated in the manuals' terms (``restate``)."""
         # The retrieval stack (numpy, chromadb) is imported only by the commands that search.
         from drafter.retrieval.hybrid import search
 
         with self.state.active():
-            return search(query, k)
+            return search(query, k, restate=restate)
 
     def build_index(self, rebuild: bool = False) -> BuildReport:
         """Index the manuals; a no-op when nothing they are built from changed."""

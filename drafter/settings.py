@@ -185,6 +185,19 @@ class Settings:
         "LLM client library: openai (default) or langchain (langchain-openai ChatOpenAI).",
         _choice("openai", "langchain"),
     )
+    search_llm: str = setting(
+        "DRAFTER_SEARCH_LLM",
+        "auto",
+        "auto = with an LLM configured, search also asks it to restate the question in the "
+        "manuals' terms (cached); off = never.",
+        _choice("auto", "off"),
+    )
+    search_llm_timeout: float = setting(
+        "DRAFTER_SEARCH_LLM_TIMEOUT",
+        4.0,
+        "Seconds search waits for the query-rewriting model before answering without it.",
+        _positive_float,
+    )
     prompt_budget: int = setting(
         "DRAFTER_PROMPT_BUDGET",
         1500,

@@ -19,6 +19,12 @@ from drafter.types import Passage
 RRF_K = 10
 LEXICAL_WEIGHT = 1.0
 VECTOR_WEIGHT = 0.2
+# With the query-rewriting arm (an LLM, when configured), each restatement of the question in
+# the manuals' terms ranks the passages too, and the agent's own words count half: the arm
+# exists because those words match the manuals poorly (a passage at the top of one
+# restatement then outranks the middling passages of the colloquial question).
+EXPANSION_WEIGHT = 1.0
+QUESTION_WEIGHT_WITH_EXPANSION = 0.5
 CANDIDATES = 30
 
 
@@ -48,24 +54,30 @@ class OpenIndex:
         self.position = {p.passage_id: i for i, p in enumerate(self.passages)}
         self.warning: str | None = None  # why the last search was lexical only, if it was
 
-    def search(self, query: str, k: int) -> list[Passage]:
+    def search(self, query: str, k: int, also: tuple[str, ...] = ()) -> list[Passage]:
+        """The ``k`` best passages for ``query``; each of ``also`` (the question restated by
+        the query-rewriting arm) ranks them too (rank fusion, EXPANSION_WEIGHT)."""
         n = min(max(CANDIDATES, k * 3), len(self.passages))
         if n == 0:
             return []
         fused: dict[int, float] = {}
-        for rank, (doc, _score) in enumerate(self.bm25.top(query, n)):
-            fused[doc] = fused.get(doc, 0.0) + LEXICAL_WEIGHT / (RRF_K + rank + 1)
         self.warning = None
-        try:
-            for rank, pid in enumerate(self._vector_ids(query, n)):
-                at = self.position.get(pid)
-                if at is not None:
-                    fused[at] = fused.get(at, 0.0) + VECTOR_WEIGHT / (RRF_K + rank + 1)
-        except Exception as err:  # noqa: BLE001 -- an endpoint down or changed: words still rank
-            self.warning = (
-                f"向量检索不可用（{type(err).__name__}），本次只按关键词检索"
-                "（lexical results only）。"
-            )
+        own = QUESTION_WEIGHT_WITH_EXPANSION if also else 1.0
+        for q, weight in [(query, own), *((a, EXPANSION_WEIGHT) for a in also)]:
+            for rank, (doc, _score) in enumerate(self.bm25.top(q, n)):
+                fused[doc] = fused.get(doc, 0.0) + weight * LEXICAL_WEIGHT / (RRF_K + rank + 1)
+            if self.warning is not None:
+                continue  # the vector arm already failed for this search
+            try:
+                for rank, pid in enumerate(self._vector_ids(q, n)):
+                    at = self.position.get(pid)
+                    if at is not None:
+                        fused[at] = fused.get(at, 0.0) + weight * VECTOR_WEIGHT / (RRF_K + rank + 1)
+            except Exception as err:  # noqa: BLE001 -- an endpoint down or changed: words still rank
+                self.warning = (
+                    f"向量检索不可用（{type(err).__name__}），本次只按关键词检索"
+                    "（lexical results only）。"
+                )
         best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
         return [_with_score(self.passages[d], s) for d, s in best]
 
@@ -123,17 +135,29 @@ def open_index(auto_build: bool = True) -> OpenIndex:
     return state.keyed("index", f"{state.home}|{build}", lambda: OpenIndex(manifest))
 
 
-def search(query: str, k: int = 5) -> list[Passage]:
-    """The ``k`` passages of the manuals that best answer ``query``, best first."""
+def search(query: str, k: int = 5, *, restate: bool = False) -> list[Passage]:
+    """The ``k`` passages of the manuals that best answer ``query``, best first.
+
+    ``restate``: an agent's question (``drafter search``, the app's search box): with an LLM
+    configured, it is also restated in the manuals' terms. The engines' own retrieval (for a
+    rewrite or a draft) never pays for that call."""
     if query is None or not query.strip():
         raise InputError("查询是空的：请输入要搜索的问题（the query is empty）。")
     if k < 1:
         raise InputError("k 必须是正整数（k must be at least 1）。")
     if len(query) > 2000:
         raise InputError("查询太长（超过 2000 个字符）：请缩短后再搜索。")
+    from drafter.retrieval.expansion import Expansion, expand
     from drafter.text.script import for_matching
 
-    return open_index().search(for_matching(query.strip()), k)
+    index = open_index()
+    extra = expand(query.strip()) if restate else Expansion(())
+    found = index.search(
+        for_matching(query.strip()), k, tuple(for_matching(q) for q in extra.queries)
+    )
+    if extra.warning:
+        index.warning = "；".join(w for w in (index.warning, extra.warning + "。") if w)
+    return found
 
 
 def last_warning() -> str | None:

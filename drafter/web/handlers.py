@@ -287,7 +287,7 @@ SEARCH_OUTPUTS = 3  # results, pick, status
 
 def on_search(query: str, k: float) -> tuple:
     try:
-        hits = search(query or "", int(k or 5))
+        hits = search(query or "", int(k or 5), restate=True)
     except Exception as err:  # noqa: BLE001
         return fail(err, SEARCH_OUTPUTS)
     choices = [(f"{i}. 《{p.source}》 {p.passage_id}", p.passage_id) for i, p in enumerate(hits, 1)]

@@ -77,7 +77,7 @@ def warm_up(drafter: Drafter) -> None:
 
     drafter.rewrite(SAMPLE_DRAFT, engine="offline")
     try:
-        drafter.search(SAMPLE_DRAFT, k=1)
+        drafter.search(SAMPLE_DRAFT, k=1, restate=False)
     except DrafterError as err:  # search shows the same message; rewriting works without it
         h.log.warning("index not ready: %s", err)
     drafter.draft(SAMPLE_MESSAGE, "chat", "offline")

@@ -65,12 +65,14 @@ THRESHOLDS = {
     "draft.citations_verbatim": 1.0,
     "draft.tone_held": 0.95,
     "draft.chat_shorter": 1.0,
-    "retrieval.hit@5": 0.9,
-    "retrieval.mrr": 0.6,
+    # The dev split: retrieval.jsonl's 40 questions (hit@5 0.925, a test of its own holds
+    # them at 0.9) and retrieval-colloquial.jsonl's 60 in agents' own words (0.53).
+    "retrieval.hit@5": 0.66,
+    "retrieval.mrr": 0.44,
     # nDCG@5 against the real ideal ranking (every passage that holds a relevant snippet first)
-    "retrieval.ndcg@5": 0.6,
+    "retrieval.ndcg@5": 0.44,
     # the same questions typed in Traditional script find what the Simplified ones find
-    "retrieval.hit@5_traditional": 0.9,
+    "retrieval.hit@5_traditional": 0.66,
     # Held-out aggregates (never case by case): floors at the measured figures, so a change
     # that makes the engine worse on data it was not written against fails CI.
     "rewrite-heldout.pass_rate": 0.80,

