@@ -231,7 +231,8 @@ def _issue_block(pack: Pack, analysis: Analysis, channel: str, facts: list[Fact]
     issues = analysis.issues
     if len(issues) == 1:
         i = issues[0]
-        asked = "question" in i.acts and "complaint" not in i.acts
+        # our own error reported (发错货) is a complaint however it is asked (能不能走点心啊)
+        asked = "question" in i.acts and "complaint" not in i.acts and i.fault != "ours"
         template = getattr(lines.single_question if asked else lines.single, channel)
         return fill(template, label=i.label, gist=gist(i), facts=facts_of(i))
     out = [getattr(lines.intro, channel)]
