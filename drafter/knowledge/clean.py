@@ -149,9 +149,10 @@ def _parse_rules(path: str) -> Rules:
             raise DrafterError(
                 f"清洗规则文件 {path} 中 line_patterns.{group} 的 scope 只能是 anywhere 或 edges。"
             )
-        (chrome if scope == "anywhere" else edge_chrome).extend((rx(p), group) for p in patterns)
+        label = str(spec.get("label") or group) if isinstance(spec, dict) else group
+        (chrome if scope == "anywhere" else edge_chrome).extend((rx(p), label) for p in patterns)
         if isinstance(spec, dict) and spec.get("sentences") == "chrome":
-            sentence_groups.add(group)
+            sentence_groups.add(label)
     if site_words:  # a line naming a known scraping site is that site's chrome
         chrome.append((rx("|".join(site_words)), "sites"))
     structure = data.get("structure") or {}
@@ -230,6 +231,8 @@ _NUMBER = re.compile(r"\d[\d,.]*\s*[万wWkK]?")
 _BREADCRUMB = re.compile(r"\s*(?:>|»|›|＞|/)\s*")
 _TABLE_ROW = re.compile(r"^\|.*\|$")
 
+# A line with a site's words that a manual also writes, outside the body (an `edges` group).
+EDGE_PREFIX = "正文之外的网站用语（"
 # Why a line was left out, as the knowledge owner reads it in the cleaning report.
 WHY = {
     "nav": "导航栏",
@@ -311,9 +314,9 @@ def _hard_reason(line: str, rules: Rules) -> str | None:
         return WHY["counter"]
     if len(line) > rules.max_chrome_line_chars:  # a whole page of the manual on one line
         return None
-    for pattern, group in rules.chrome:
+    for pattern, label in rules.chrome:
         if pattern.search(line):
-            return f"网站内容（{group}）"
+            return f"网站内容（{label}）"
     short = len(line) <= rules.cta_max_chars and not line.endswith("。")
     if short and any(p.search(line) for p in rules.calls_to_action):
         return WHY["call_to_action"]
@@ -326,9 +329,9 @@ def _edge_reason(line: str, rules: Rules) -> str | None:
     line = _bare(line)
     if len(line) > rules.max_chrome_line_chars:
         return None
-    for pattern, group in rules.edge_chrome:
+    for pattern, label in rules.edge_chrome:
         if pattern.search(line):
-            return f"网站内容（{group}）"
+            return f"{EDGE_PREFIX}{label}）"
     if len(line) <= rules.weak_max_line_chars:
         hits = sum(1 for p in rules.weak if p.search(line))
         if hits >= 3 or (hits >= 2 and not _SENTENCE_PUNCT.search(line)):
@@ -355,7 +358,11 @@ _SECTION_START = re.compile(
 
 
 def _line_scores(
-    lines: list[str], reasons: list[str | None], rules: Rules, strict: bool = False
+    lines: list[str],
+    reasons: list[str | None],
+    rules: Rules,
+    strict: bool = False,
+    rows: frozenset[str] = frozenset(),
 ) -> list[float]:
     said = _after_bylines(lines, reasons)
     """How much each line counts for (> 0) or against (< 0) being in the manual's body;
@@ -366,7 +373,7 @@ def _line_scores(
         if not line:
             scores.append(0.0)
             continue
-        prose = _prose(_bare(line))
+        prose = max(_prose(_bare(line)), 0.5) if line in rows else _prose(_bare(line))
         if reasons[i] == WHY["byline"]:
             score = -2.5  # comments: a byline before every few lines of text
         elif said[i]:
@@ -374,7 +381,7 @@ def _line_scores(
         elif reasons[i] is not None:
             score = -1.0
         elif edge := _edge_reason(line, rules):
-            disclaimer = any(edge == f"网站内容（{g}）" for g in rules.sentence_groups)
+            disclaimer = any(edge == f"{EDGE_PREFIX}{g}）" for g in rules.sentence_groups)
             score = prose - 0.5 if prose > 1 and not (strict and disclaimer) else -0.8
         else:
             score = prose
@@ -399,17 +406,21 @@ SECOND_BODY_MIN = 3.0  # a second run of text (after an ad or a comment thread) 
 
 
 def _body_spans(
-    lines: list[str], reasons: list[str | None], rules: Rules, end: int
+    lines: list[str],
+    reasons: list[str | None],
+    rules: Rules,
+    end: int,
+    rows: frozenset[str] = frozenset(),
 ) -> list[tuple[int, int]]:
     """The manual's body in lines[:end]: the run that reads most like its text, and any other
     run of several sentences that chrome in the middle (an ad, a comment thread, 追问) cut off."""
-    scores = _line_scores(lines, reasons, rules)
+    scores = _line_scores(lines, reasons, rules, rows=rows)
     best, a, b = _best_run(scores, 0, end)
     if best <= 0:
         return []
     spans = [(a, b)]
     # Further runs get no benefit of the doubt for a site's disclaimers: they are sentences too.
-    strict = _line_scores(lines, reasons, rules, strict=True)
+    strict = _line_scores(lines, reasons, rules, strict=True, rows=rows)
     pending = [(0, a), (b, end)]
     while pending:
         lo, hi = pending.pop()
@@ -426,6 +437,7 @@ def _heading_like(line: str) -> bool:
         and len(line) <= 40
         and not line.endswith(("：", ":"))
         and not _SENTENCE_PUNCT.search(line)
+        and not re.search(r"[|｜·•/>»]", line)  # a row of links, a breadcrumb
     )
 
 
@@ -443,7 +455,8 @@ def _with_headings(lines: list[str], reasons: list[str | None], rules: Rules, st
             skipped += 1
             i -= 1
             continue
-        if _edge_reason(line, rules) or not _heading_like(_bare(line)):
+        # a heading may name what a site's chrome also names (在线客服退款申请操作要点)
+        if not _heading_like(_bare(line)) or _edge_reason(line, rules) == WHY["weak"]:
             break
         start, taken = i, taken + 1
         i -= 1
@@ -453,11 +466,17 @@ def _with_headings(lines: list[str], reasons: list[str | None], rules: Rules, st
 TAIL_RESUME = 6.0  # this much text after a 评论 heading (or less, numbered): the manual goes on
 
 
-def _tail_start(lines: list[str], reasons: list[str | None], rules: Rules, body_start: int) -> int:
+def _tail_start(
+    lines: list[str],
+    reasons: list[str | None],
+    rules: Rules,
+    body_start: int,
+    rows: frozenset[str] = frozenset(),
+) -> int:
     """Where the comments or the recommendations begin: a heading such as 全部评论 (12) after
     the manual has begun, with no long run of text after it (a comment thread in the middle
     of a shared document is not the end); len(lines) when the page has none."""
-    scores = _line_scores(lines, reasons, rules)
+    scores = _line_scores(lines, reasons, rules, rows=rows)
     for i in range(body_start + 1, len(lines)):
         if lines[i] and rules.tail_heading.match(_bare(lines[i])):
             total, a, b = _best_run(scores, i + 1, len(lines))
@@ -556,7 +575,10 @@ def _mask_sandwiched_items(lines: list[str], mask: list[str | None]) -> None:
 
 
 def _chrome_mask(
-    lines: list[str], rules: Rules, keep: frozenset[str] = frozenset()
+    lines: list[str],
+    rules: Rules,
+    keep: frozenset[str] = frozenset(),
+    rows: frozenset[str] = frozenset(),
 ) -> list[str | None]:
     """For each line, why it is chrome (None: it is the manual's). Lines in ``keep`` (restored
     by the knowledge owner) are never chrome."""
@@ -571,10 +593,11 @@ def _chrome_mask(
             for k in range(i, _related_list_end(lines, i + 1, rules)):
                 mask[k] = mask[k] or WHY["related"]
     # The body: what lies outside it is the site's unless it reads as the manual.
-    first = _body_spans(lines, mask, rules, len(lines))
-    tail = _tail_start(lines, mask, rules, first[0][0] if first else 0)
+    first = _body_spans(lines, mask, rules, len(lines), rows)
+    tail = _tail_start(lines, mask, rules, first[0][0] if first else 0, rows)
     spans = [
-        (_with_headings(lines, mask, rules, a), b) for a, b in _body_spans(lines, mask, rules, tail)
+        (_with_headings(lines, mask, rules, a), b)
+        for a, b in _body_spans(lines, mask, rules, tail, rows)
     ]
     inside = [False] * len(lines)
     for a, b in spans:
@@ -597,6 +620,8 @@ def _chrome_mask(
             (edge := _edge_reason(line, rules))
             and edge != WHY["weak"]
             and not _SENTENCE_PUNCT.search(line)
+            and not (_BULLET.match(_bare(line)) or _SECTION_START.match(_bare(line)))
+            and line not in rows
         ):
             mask[i] = edge  # a site's label inside the body (在线客服 | 帮助中心); a line of
             # contacts inside it is the manual's (对外公布的联系方式：客服电话 400-…)
@@ -705,6 +730,11 @@ def _heading_title(text: str) -> str:
 SOFT = frozenset({WHY["head"], WHY["after"]})
 
 
+def _is_edge_word(reason: str | None) -> bool:
+    """A reason given for a site's word that a manual also writes (an `edges` group)."""
+    return reason is not None and reason.startswith(EDGE_PREFIX)
+
+
 def _markdown_title(lines: list[str]) -> str:
     """A Markdown page's first level-one heading (# 标题), as the page reads it."""
     for line in lines:
@@ -720,7 +750,7 @@ def _restore_title(lines: list[str], mask: list[str | None], titles: list[str]) 
         if not title:
             continue
         for i, line in enumerate(lines):
-            if _bare(line) == title and mask[i] in SOFT:
+            if _bare(line) == title and (mask[i] in SOFT or _is_edge_word(mask[i])):
                 mask[i] = None
                 break
 
@@ -789,8 +819,9 @@ def clean(
     evidence: list[str] = []  # what names the scraping site: links, dropped text
     dropped: list[Dropped] = []
     html_title = ""
+    rows: set[str] = set()
     if looks_like_html(raw, filename):
-        raw, html_title, blocks, hrefs = html_to_text(raw, rules, keep)
+        raw, html_title, blocks, hrefs, rows = html_to_text(raw, rules, keep)
         evidence += hrefs
         dropped += [Dropped(0, text, reason) for text, reason in blocks]
     lines = normalize_lines(raw)
@@ -798,7 +829,7 @@ def clean(
     prefixes: list[str] = []
     lines = _strip_prefixes(lines, rules, prefixes)
     dropped += [Dropped(0, text, "行首的电头或署名") for text in prefixes]
-    mask = _chrome_mask(lines, rules, keep)
+    mask = _chrome_mask(lines, rules, keep, frozenset(rows))
     _restore_title(lines, mask, [title or "", html_title, _markdown_title(lines)])
     dropped += [Dropped(i + 1, line, why) for i, (line, why) in enumerate(zip(lines, mask)) if why]
     evidence += [d.text for d in dropped]

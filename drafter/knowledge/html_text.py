@@ -42,6 +42,9 @@ class _Block:
     text: str
     link_chars: int
     aside: bool = False  # text of a skipped element a reader sees (nav, header, footer …)
+    row: int = -1  # the table row (innermost <tr>) it belongs to, -1 outside tables
+    cell: int = -1  # its cell in that row
+    cells: int = 0  # a merged table row: how many cells it has
 
     @property
     def link_density(self) -> float:
@@ -66,6 +69,9 @@ class _BlockParser(HTMLParser):
         self._parts: list[str] = []
         self._aside: list[str] = []
         self._link_chars = 0
+        self._rows: list[int] = []  # open <tr> elements, by number
+        self._row_count = 0
+        self._cells: list[int] = []  # for each open <tr>: cells started so far
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         for name, value in attrs:
@@ -90,6 +96,12 @@ class _BlockParser(HTMLParser):
             self._flush()
             if tag not in _VOID_TAGS:
                 self._blocks.append(tag)
+            if tag == "tr":
+                self._row_count += 1
+                self._rows.append(self._row_count)
+                self._cells.append(-1)
+            elif tag in ("td", "th") and self._cells:
+                self._cells[-1] += 1
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -108,6 +120,9 @@ class _BlockParser(HTMLParser):
             if tag in self._blocks:
                 while self._blocks.pop() != tag:
                     pass
+            if tag == "tr" and self._rows:
+                self._rows.pop()
+                self._cells.pop()
 
     def _set_aside(self, tag: str) -> None:
         text = "".join(self._aside)
@@ -139,9 +154,41 @@ class _BlockParser(HTMLParser):
         text = text.strip()
         if text:
             self.blocks.append(
-                _Block(self._blocks[-1] if self._blocks else "", text, self._link_chars)
+                _Block(
+                    self._blocks[-1] if self._blocks else "",
+                    text,
+                    self._link_chars,
+                    row=self._rows[-1] if self._rows else -1,
+                    cell=self._cells[-1] if self._cells else -1,
+                )
             )
         self._parts, self._link_chars = [], 0
+
+
+ROW_MAX_CHARS = 300  # a data row; longer, the row is a layout table's (a page in a cell)
+
+
+def _merge_rows(blocks: list[_Block]) -> list[_Block]:
+    """A table row of data (a block in each cell, short) is one line, its cells joined by a
+    space (Word puts a <p> in every cell); a layout table's row, whose cell holds a page of
+    paragraphs, is left as its blocks."""
+    out: list[_Block] = []
+    i = 0
+    while i < len(blocks):
+        j = i
+        while j < len(blocks) and blocks[j].row == blocks[i].row and not blocks[j].aside:
+            j += 1
+        group = blocks[i:j] if blocks[i].row >= 0 else []
+        text = " ".join(b.text for b in group)
+        one_each = len({b.cell for b in group}) == len(group)  # a block per cell: data
+        if len(group) >= 2 and one_each and len(text) <= ROW_MAX_CHARS and "\n" not in text:
+            links = sum(b.link_chars for b in group)
+            out.append(_Block("tr", text, links, row=blocks[i].row, cells=len(group)))
+            i = j
+        else:
+            out.append(blocks[i])
+            i += 1
+    return out
 
 
 def looks_like_html(raw: str, filename: str = "") -> bool:
@@ -162,12 +209,14 @@ def _page_title(head_title: str, headings: list[str]) -> str:
 
 def html_to_text(
     raw: str, rules: Rules, keep: frozenset[str] = frozenset()
-) -> tuple[str, str, list[tuple[str, str]], list[str]]:
+) -> tuple[str, str, list[tuple[str, str]], list[str], set[str]]:
     """(article text with blocks as paragraphs, the page title, the blocks set aside with
-    the reason, the page's links); blocks in ``keep`` are never set aside."""
+    the reason, the page's links, the data-table rows kept (the cleaner reads them as the
+    manual's, like sentences)); blocks in ``keep`` are never set aside."""
     parser = _BlockParser(skip_tags=rules.html_skip_tags)
     parser.feed(_GLUED_ATTR.sub("<a ", raw))
     parser.close()
+    parser.blocks = _merge_rows(parser.blocks)
     headings = [
         b.text
         for tag in ("h1", "h2")
@@ -194,4 +243,5 @@ def html_to_text(
             dropped.append((block.text, "链接为主的块（导航或链接列表）"))
         else:
             kept.append(block.text)
-    return "\n\n".join(kept), title, dropped, list(parser.hrefs)
+    rows = {b.text for b in parser.blocks if b.cells >= 2 and b.text in kept}
+    return "\n\n".join(kept), title, dropped, list(parser.hrefs), rows

@@ -39,6 +39,7 @@ class IngestReport:
     kept_lines: int = 0
     dropped: tuple[Dropped, ...] = ()
     written: bool = True
+    kept_text: str = ""  # the cleaned manual's text
 
     @property
     def path(self) -> Path:
@@ -49,6 +50,7 @@ class IngestReport:
         d = asdict(self)
         d["source"], d["output"] = str(self.source), str(self.output)
         d["dropped"] = [x.to_dict() for x in self.dropped]
+        d.pop("kept_text")
         return d
 
 
@@ -160,9 +162,12 @@ def ingest(
     cleaning report shows them) are kept; `dry_run` reports without writing anything.
     """
     # Never into the package: DRAFTER_KNOWLEDGE, else DRAFTER_HOME/knowledge (seeded on first write).
-    out_dir = (
-        Path(out_dir) if out_dir is not None else current().writable_knowledge_dir() / "manuals"
-    )
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+    elif dry_run:  # nothing is written: the knowledge folder is not seeded either
+        out_dir = current().knowledge_dir / "manuals"
+    else:
+        out_dir = current().writable_knowledge_dir() / "manuals"
     files = _inputs(list(paths))
     if not files:
         raise InputError("没有给出要导入的手册文件（no files given）。")
@@ -193,6 +198,7 @@ def ingest(
                 kept_lines=manual.kept_lines,
                 dropped=manual.dropped,
                 written=not dry_run,
+                kept_text=manual.text,
             )
         )
     return reports

@@ -125,6 +125,8 @@ class LanguageToolAPI:
                 extra["www-authenticate"] = 'Basic realm="drafter", charset="UTF-8"'
             if err.status == 429:
                 extra["retry-after"] = str(err.retry_after or 1)
+            if err.status == 405:
+                extra["allow"] = "GET" if path == "/v2/languages" else "GET, POST"
             await self._plain(send, err.status, f"Error: {err.message}", extra)
             return
         except Exception as err:  # noqa: BLE001 - the edge: one sentence, never a traceback

@@ -299,15 +299,15 @@ def _short(description: str) -> str:
 
 
 def detected(text: str) -> dict:
-    """What language=auto reports: Chinese, with the share of Han characters among letters."""
+    """What language=auto reports: Chinese, Traditional (zh-TW) when the text is written in
+    Traditional characters, with the share of Han characters among letters as confidence."""
+    from drafter.text.script import is_traditional
+
     han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf")
     letters = han + sum(1 for ch in text if ch.isascii() and ch.isalpha())
     confidence = round(han / letters, 3) if letters else 0.0
-    return {
-        "name": LANGUAGES[0]["name"],
-        "code": LANGUAGES[0]["longCode"],
-        "confidence": confidence,
-    }
+    lang = LANGUAGES[1] if han and is_traditional(text) else LANGUAGES[0]
+    return {"name": lang["name"], "code": lang["longCode"], "confidence": confidence}
 
 
 def check(
@@ -322,6 +322,18 @@ def check(
     doc = request.document
     plain = doc.plain
     to16 = Utf16(doc.doc)
+    found_language = detected(plain) if request.auto else None
+    code = found_language["code"] if found_language else request.language["longCode"]
+    # Messages in the writer's script: a Traditional draft (zh-TW, zh-HK) reads them so.
+    region = {"zh-TW": "TW", "zh-HK": "HK"}.get(code)
+
+    def shown(text: str) -> str:
+        if region is None or not text:
+            return text
+        from drafter.text.script import to_region
+
+        return to_region(text, region)
+
     found: list[tuple[int, int, str, str, list[str], str | None, Citation | None, str]] = []
     for c in result.changes:
         found.append((c.start, c.end, "change", c.rule, [c.after], None, c.citation, c.explanation))
@@ -338,9 +350,9 @@ def check(
             replacements = []  # markup inside: a replacement would delete it
         if suggestion:
             message = f"{message} 建议：{suggestion}"
-        description = rules.get(rule, rule)
+        description = shown(rules.get(rule, rule))
         match: dict[str, Any] = {
-            "message": message,
+            "message": shown(message),
             "shortMessage": _short(description),
             "replacements": [{"value": r} for r in replacements],
             "offset": to16(a),
@@ -352,7 +364,7 @@ def check(
                 "id": rule,
                 "description": description,
                 "issueType": "style",
-                "category": dict(category),
+                "category": {"id": category["id"], "name": shown(category["name"])},
             },
             "ignoreForIncompleteSentence": False,
             "contextForSureMatch": 0,
@@ -365,9 +377,8 @@ def check(
     answer_language: dict[str, Any] = {
         "name": language["name"],
         "code": language["longCode"],
-        "detectedLanguage": detected(plain)
-        if request.auto
-        else {"name": language["name"], "code": language["longCode"], "confidence": 1.0},
+        "detectedLanguage": found_language
+        or {"name": language["name"], "code": language["longCode"], "confidence": 1.0},
     }
     return {
         "software": dict(software or {}),

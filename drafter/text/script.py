@@ -58,6 +58,11 @@ def traditional_for(message: str, text: str) -> str:
     return _converter(config).convert(text)
 
 
+def to_region(text: str, region: str) -> str:
+    """Simplified ``text`` in the Traditional script and wording of ``region`` (TW or HK)."""
+    return _converter("s2hk" if region.upper() == "HK" else "s2twp").convert(text)
+
+
 def to_simplified(text: str) -> str:
     return _converter("t2s").convert(text)
 

@@ -188,3 +188,15 @@ def test_bad_requests_are_refused_with_languagetools_status(params, status):
 @pytest.mark.parametrize("code", ["zh", "zh-CN", "zh-cn", "zh_TW", "zh-HK", "zh-Hans", "auto"])
 def test_chinese_codes_clients_send_are_accepted(code):
     assert lt.parse_check({"text": "你好", "language": code}, 100).language["code"] == "zh"
+
+
+def test_a_traditional_draft_reads_its_messages_in_traditional(app):
+    text = TEXTS[2]  # 您好，請你稍等，為什麼你不早點說？…
+    for params in ({"text": text, "language": "zh-TW"}, {"text": text, "language": "auto"}):
+        d = answer(app, params)
+        assert d["language"]["detectedLanguage"]["code"] == "zh-TW"
+        messages = " ".join(m["message"] + m["shortMessage"] for m in d["matches"])
+        assert "稱呼" in messages or "為" in messages
+        assert "称呼" not in messages
+    simplified = answer(app, {"text": TEXTS[0], "language": "auto"})
+    assert simplified["language"]["detectedLanguage"]["code"] == "zh-CN"

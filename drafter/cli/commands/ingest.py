@@ -47,6 +47,15 @@ def run(args: argparse.Namespace, app: Drafter) -> int:
         keep=frozenset(line.strip() for line in args.keep if line.strip()),
         dry_run=args.dry_run,
     )
+    import sys
+
+    kept_text = "\n".join(r.kept_text for r in reports)
+    for line in args.keep:
+        if line.strip() and line.strip() not in kept_text:
+            print(
+                f"drafter: 注意：--keep 的“{line.strip()}”不在任何一页里（照清洗报告里的原文写）。",
+                file=sys.stderr,
+            )
     if args.json:
         print_json([r.to_dict() for r in reports])
         return 0
