@@ -89,10 +89,10 @@ THRESHOLDS = {
     "draft-heldout.issue_topic_recall": 0.64,
     "draft-heldout.issues_addressed": 0.62,
     "draft-heldout.slots_carried": 0.9,
-    "cleaning-heldout.content_kept": 0.95,
-    "cleaning-heldout.chrome_removed": 0.90,
-    "cleaning.content_kept": 0.98,
-    "cleaning.chrome_removed": 0.85,
+    "cleaning-heldout.content_kept": 0.97,
+    "cleaning-heldout.chrome_removed": 0.92,
+    "cleaning.content_kept": 0.99,
+    "cleaning.chrome_removed": 0.86,
 }
 
 
