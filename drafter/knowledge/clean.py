@@ -405,22 +405,15 @@ def _best_run(scores: list[float], lo: int, hi: int) -> tuple[float, int, int]:
 SECOND_BODY_MIN = 3.0  # a second run of text (after an ad or a comment thread) counts from here
 
 
-def _body_spans(
-    lines: list[str],
-    reasons: list[str | None],
-    rules: Rules,
-    end: int,
-    rows: frozenset[str] = frozenset(),
-) -> list[tuple[int, int]]:
-    """The manual's body in lines[:end]: the run that reads most like its text, and any other
-    run of several sentences that chrome in the middle (an ad, a comment thread, 追问) cut off."""
-    scores = _line_scores(lines, reasons, rules, rows=rows)
+def _body_spans(scores: list[float], strict: list[float], end: int) -> list[tuple[int, int]]:
+    """The manual's body in the first ``end`` lines: the run that reads most like its text
+    (``scores``), and any other run of several sentences that chrome in the middle (an ad, a
+    comment thread, 追问) cut off; those get no benefit of the doubt for a site's disclaimers,
+    which are sentences too (``strict``)."""
     best, a, b = _best_run(scores, 0, end)
     if best <= 0:
         return []
     spans = [(a, b)]
-    # Further runs get no benefit of the doubt for a site's disclaimers: they are sentences too.
-    strict = _line_scores(lines, reasons, rules, strict=True, rows=rows)
     pending = [(0, a), (b, end)]
     while pending:
         lo, hi = pending.pop()
@@ -466,17 +459,10 @@ def _with_headings(lines: list[str], reasons: list[str | None], rules: Rules, st
 TAIL_RESUME = 6.0  # this much text after a 评论 heading (or less, numbered): the manual goes on
 
 
-def _tail_start(
-    lines: list[str],
-    reasons: list[str | None],
-    rules: Rules,
-    body_start: int,
-    rows: frozenset[str] = frozenset(),
-) -> int:
+def _tail_start(lines: list[str], rules: Rules, scores: list[float], body_start: int) -> int:
     """Where the comments or the recommendations begin: a heading such as 全部评论 (12) after
     the manual has begun, with no long run of text after it (a comment thread in the middle
     of a shared document is not the end); len(lines) when the page has none."""
-    scores = _line_scores(lines, reasons, rules, rows=rows)
     for i in range(body_start + 1, len(lines)):
         if lines[i] and rules.tail_heading.match(_bare(lines[i])):
             total, a, b = _best_run(scores, i + 1, len(lines))
@@ -593,11 +579,12 @@ def _chrome_mask(
             for k in range(i, _related_list_end(lines, i + 1, rules)):
                 mask[k] = mask[k] or WHY["related"]
     # The body: what lies outside it is the site's unless it reads as the manual.
-    first = _body_spans(lines, mask, rules, len(lines), rows)
-    tail = _tail_start(lines, mask, rules, first[0][0] if first else 0, rows)
+    scores = _line_scores(lines, mask, rules, rows=rows)
+    strict = _line_scores(lines, mask, rules, strict=True, rows=rows)
+    first = _best_run(scores, 0, len(lines))
+    tail = _tail_start(lines, rules, scores, first[1] if first[0] > 0 else 0)
     spans = [
-        (_with_headings(lines, mask, rules, a), b)
-        for a, b in _body_spans(lines, mask, rules, tail, rows)
+        (_with_headings(lines, mask, rules, a), b) for a, b in _body_spans(scores, strict, tail)
     ]
     inside = [False] * len(lines)
     for a, b in spans:

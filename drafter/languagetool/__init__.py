@@ -1,1 +1,2 @@
-"""LanguageTool-compatible HTTP API: the house-tone check in any LanguageTool client."""
+"""LanguageTool's HTTP API as a protocol (no web framework): the house-tone check in any
+LanguageTool client. drafter.web.languagetool serves it."""

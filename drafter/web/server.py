@@ -8,9 +8,6 @@ a bounded queue with concurrency limits, no share link.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 from pathlib import Path
 
 import gradio as gr
@@ -18,6 +15,7 @@ import gradio as gr
 from drafter.core import Drafter
 from drafter.errors import DrafterError
 from drafter.state import current
+from drafter.web import credentials
 from drafter.web import handlers as h
 from drafter.web.app import SAMPLE_DRAFT, SAMPLE_MESSAGE
 
@@ -98,18 +96,8 @@ class BasicAuthGate:
         self.users = [(u.encode(), p.encode()) for u, p in users]
 
     def _allowed(self, header: bytes) -> bool:
-
-        scheme, _, value = header.partition(b" ")
-        if scheme.lower() != b"basic":
-            return False
-        try:
-            user, sep, password = base64.b64decode(value.strip(), validate=True).partition(b":")
-        except (binascii.Error, ValueError):
-            return False
-        ok = False
-        for u, p in self.users:  # compare with every user: no early exit to time
-            ok |= bool(sep) and hmac.compare_digest(user, u) & hmac.compare_digest(password, p)
-        return ok
+        given = credentials.basic(header)
+        return given is not None and credentials.known(self.users, *given)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] in ("http", "websocket") and scope.get("path", "").startswith(self.prefix):
@@ -170,7 +158,7 @@ def serve_languagetool(
     preflight itself (allowing only localhost pages); the API has its own allowed origins, so it
     must see its requests first: it wraps the app's built middleware stack (Starlette calls
     ``middleware_stack`` for every request)."""
-    from drafter.languagetool.asgi import LanguageToolAPI
+    from drafter.web.languagetool import LanguageToolAPI
 
     server = app.server_app
     inner = server.middleware_stack or server.build_middleware_stack()

@@ -14,10 +14,7 @@ clients need and a shared server must have:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import fnmatch
-import hmac
 import json
 import threading
 import time
@@ -28,6 +25,7 @@ from urllib.parse import parse_qsl, quote
 from drafter.core import Drafter
 from drafter.languagetool import protocol
 from drafter.types import Citation
+from drafter.web import credentials
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -216,20 +214,11 @@ class LanguageToolAPI:
         """The logged-in user's name; None when no login is configured. Raises 401."""
         if not self.users:
             return None
-        user, password = b"", b""
-        scheme, _, value = headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                user, _, password = base64.b64decode(value.strip(), validate=True).partition(b":")
-            except (binascii.Error, ValueError):
-                user = b""
-        elif params.get("username") or params.get("apiKey"):
+        user, password = credentials.basic(headers.get("authorization", "")) or (b"", b"")
+        if not user and (params.get("username") or params.get("apiKey")):
             user = params.get("username", "").encode()
             password = params.get("apiKey", "").encode()
-        ok = False
-        for u, p in self.users:  # compare with every user: no early exit to time
-            ok |= hmac.compare_digest(user, u) & hmac.compare_digest(password, p)
-        if not ok or not user:
+        if not credentials.known(self.users, user, password):
             raise protocol.LTError(
                 401,
                 "需要登录：用 HTTP Basic，或参数 username 和 apiKey（DRAFTER_AUTH 里的用户名和密码）。",
