@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from drafter.errors import InputError
-from drafter.text.decode import decode
+from drafter.text.decode import decode, read_file
 
 
 def read_input(file: str | None, *, what: str = "输入") -> str:
@@ -19,13 +19,7 @@ def read_input(file: str | None, *, what: str = "输入") -> str:
             )
         data = sys.stdin.buffer.read()
     else:
-        path = Path(file)
-        if not path.is_file():
-            raise InputError(f"找不到文件 {file}（no such file）。")
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise InputError(f"无法读取文件 {file}：{err.strerror}。") from None
+        data = read_file(Path(file), what="文件")
     return decode(data, what=what)
 
 

@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="replace")
+    if sys.stdout is None:  # started with stdout closed (`>&-`): the result would be lost
+        print("drafter: 标准输出已关闭，结果无法写出（stdout is closed）。", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

@@ -54,6 +54,8 @@ def load_manuals(directory: Path | None = None) -> list[Manual]:
     directory = directory or current().manuals_dir
     manuals = []
     for path in sorted(Path(directory).glob("*.md")):
+        if not path.is_file():  # a folder, a FIFO or a device named *.md is no manual
+            continue
         meta, body = split_front_matter(path.read_text(encoding="utf-8"))
         manuals.append(
             Manual(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
+
 from drafter.errors import InputError
 from drafter.state import current
 
@@ -30,6 +34,31 @@ def decode(data: bytes, *, what: str = "输入") -> str:
     if cjk < max(1, len(text) // 10):
         raise InputError(f"{what}不是 UTF-8 编码的文本，也无法可靠识别其编码（not UTF-8 text）。")
     return text
+
+
+def read_file(path: Path | str, *, what: str = "文件") -> bytes:
+    """The bytes of a regular file; one sentence for a missing file, a folder, a FIFO or a device.
+
+    A FIFO or a device would block or never end (``/dev/zero``), so they are refused before
+    they are opened."""
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"找不到{what} {path}（no such file）。") from None
+    except OSError as err:
+        raise InputError(f"无法读取{what} {path}：{err.strerror or err}。") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path} 是文件夹，不是{what}（a folder, not a file）。")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(
+            f"{path} 不是普通文件（管道、设备或套接字），不能作为{what}读取（not a regular file）。"
+        )
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as err:
+        raise InputError(f"无法读取{what} {path}：{err.strerror or err}。") from None
 
 
 def max_chars() -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import unicodedata
@@ -184,14 +186,43 @@ def test_check_findings_exit_1_with_underlines(tmp_path, capsys):
     found = check(case["text"])
     lines = out.splitlines()
     source_lines = case["text"].split("\n")
+    listed = {
+        place
+        for ln in lines
+        if ln.startswith("  同样的还有")
+        for place in re.findall(r"\d+:\d+", ln)
+    }
     for f in found:
         header = f"{f.line}:{f.col} {f.rule} "
-        idx = next(i for i, ln in enumerate(lines) if ln.startswith(header) and f.message in ln)
-        assert lines[idx + 1] == source_lines[f.line - 1]
-        caret = lines[idx + 2]
-        prefix = source_lines[f.line - 1][: f.col - 1]
-        assert caret == " " * _display_width(prefix) + "^" * _display_width(f.text)
+        idx = next((i for i, ln in enumerate(lines) if ln.startswith(header)), None)
+        if idx is None:  # a repeat of a finding shown above: its place is listed
+            assert f"{f.line}:{f.col}" in listed
+            continue
+        shown, source = lines[idx + 1], source_lines[f.line - 1]
+        head = len(shown) - len(shown.lstrip("…"))
+        core = shown.strip("…")
+        at = next(  # where the window starts in the line: it holds the finding
+            j
+            for j in range(len(source))
+            if source.startswith(core, j) and j <= f.col - 1 < j + len(core)
+        )
+        before = shown[: head + f.col - 1 - at]
+        assert shown[len(before) :].startswith(f.text)
+        assert lines[idx + 2] == " " * _display_width(before) + "^" * _display_width(f.text)
     assert str(len(found)) in lines[-1]
+
+
+def test_check_output_of_a_long_one_line_draft_stays_small(tmp_path, capsys):
+    """A 20,000-character draft on one line (an e-mail pasted without breaks): each finding is
+    shown in a window of its line, repeats once with their places, never the whole line."""
+    text = ("你为什么没收到？可能是快递的问题，我们马上帮你查一下物流。" * 700)[:20000]
+    path = tmp_path / "long.txt"
+    path.write_text(text, encoding="utf-8")
+    code, out, _ = _run(["check", str(path)], capsys)
+    assert code == 1
+    assert len(out.encode()) < 20_000  # the line itself is 60,000 bytes
+    assert all(len(ln) <= 200 or ln.startswith("  同样的还有") for ln in out.splitlines())
+    assert "同样的还有" in out and f"共 {len(check(text))} 处" in out
 
 
 def test_check_json(tmp_path, capsys):
@@ -230,3 +261,58 @@ def test_the_cli_exits_2_naming_a_bad_variable(tmp_path):
     assert out.returncode == 2
     assert "DRAFTER_MAX_CHARS" in out.stderr and "Traceback" not in out.stderr
     assert out.stdout == ""
+
+
+# --------------------------------------------------------------------------- files and streams
+
+
+@pytest.mark.parametrize("command", [["rewrite"], ["check"], ["ingest", "--dry-run"]])
+def test_a_fifo_or_a_device_is_refused_not_waited_on(tmp_path, command):
+    fifo = tmp_path / "manual.md"
+    os.mkfifo(fifo)  # nobody writes to it: reading it would block forever
+    for path in (fifo, "/dev/zero"):
+        proc = _cli([*command, str(path)], env={"DRAFTER_HOME": str(tmp_path / "home")})
+        err = proc.stderr.decode()
+        assert proc.returncode == 2 and "Traceback" not in err and len(err.splitlines()) == 1
+        assert "不是普通文件" in err or (path != fifo and "不受支持" in err)
+
+
+def test_a_manuals_folder_with_a_fifo_still_indexes(tmp_path):
+    from drafter import settings as settings_mod
+
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(settings_mod.bundled_knowledge_dir(), knowledge)
+    os.mkfifo(knowledge / "manuals" / "pipe.md")
+    env = {"DRAFTER_HOME": str(tmp_path / "home"), "DRAFTER_KNOWLEDGE": str(knowledge)}
+    proc = _cli(["index"], env=env)
+    assert proc.returncode == 0, proc.stderr.decode()
+
+
+def test_closed_stdout_is_one_sentence(tmp_path):
+    draft = _file(tmp_path, "mail-002")
+    proc = subprocess.run(
+        [sys.executable, "-m", "drafter.cli.main", "rewrite", str(draft)],
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "DRAFTER_HOME": str(tmp_path)},
+        timeout=60,
+        check=False,
+        preexec_fn=lambda: os.close(1),
+    )
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and "标准输出已关闭" in err and "Traceback" not in err
+
+
+def test_a_full_disk_on_stdout_is_one_sentence(tmp_path):
+    draft = _file(tmp_path, "mail-002")
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "drafter.cli.main", "rewrite", str(draft)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "DRAFTER_HOME": str(tmp_path)},
+            timeout=60,
+            check=False,
+        )
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
