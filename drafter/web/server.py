@@ -15,7 +15,6 @@ import gradio as gr
 from drafter.core import Drafter
 from drafter.errors import DrafterError
 from drafter.state import current
-from drafter.web import credentials
 from drafter.web import handlers as h
 from drafter.web.app import SAMPLE_DRAFT, SAMPLE_MESSAGE
 
@@ -84,45 +83,6 @@ def warm_up(drafter: Drafter) -> None:
 MCP_PATH = "/gradio_api/mcp"
 
 
-class BasicAuthGate:
-    """ASGI middleware: HTTP Basic login (the DRAFTER_AUTH users) on one path prefix.
-
-    Gradio's login covers its own routes but not the MCP server it mounts; MCP clients send
-    ``Authorization: Basic base64(user:password)``.
-    """
-
-    def __init__(self, app, prefix: str, users: list[tuple[str, str]]) -> None:
-        self.app, self.prefix = app, prefix
-        self.users = [(u.encode(), p.encode()) for u, p in users]
-
-    def _allowed(self, header: bytes) -> bool:
-        given = credentials.basic(header)
-        return given is not None and credentials.known(self.users, *given)
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] in ("http", "websocket") and scope.get("path", "").startswith(self.prefix):
-            headers = dict(scope.get("headers") or [])
-            if not self._allowed(headers.get(b"authorization", b"")):
-                if scope["type"] != "http":
-                    await send({"type": "websocket.close", "code": 1008})
-                    return
-                body = b'{"detail": "Not authenticated"}'
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 401,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"www-authenticate", b'Basic realm="drafter", charset="UTF-8"'),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
-
-
 def _log_mcp_loopback_in(app: gr.Blocks, url: str, user: tuple[str, str]) -> None:
     """Gradio's MCP server calls queued endpoints through a gradio_client of its own, which
     has no credentials: hand it one that is logged in (gradio<7: ``_client_instance``)."""
@@ -171,6 +131,15 @@ def serve_languagetool(
     )
 
 
+def guard(app: gr.Blocks, auth: list[tuple[str, str]]) -> None:
+    """The login in front of every route (gradio leaves some open, and the MCP server)."""
+    from drafter.web.gate import LoginGate
+
+    server = app.server_app
+    inner = server.middleware_stack or server.build_middleware_stack()
+    server.middleware_stack = LoginGate(inner, auth, lambda: (str(server.cookie_id), server.tokens))
+
+
 def launch(
     app: gr.Blocks,
     host: str = "127.0.0.1",
@@ -187,11 +156,6 @@ def launch(
     ``drafter`` (the default one when None)."""
     auth = auth_from_env()
     app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY, api_open=False)
-    app_kwargs: dict = {}
-    if mcp and auth:
-        from starlette.middleware import Middleware
-
-        app_kwargs["middleware"] = [Middleware(BasicAuthGate, prefix=MCP_PATH, users=auth)]
     result = app.launch(
         server_name=host,
         server_port=port,
@@ -210,11 +174,12 @@ def launch(
         quiet=quiet,
         theme=theme(),
         css_paths=[CSS_PATH],
-        app_kwargs=app_kwargs,
     )
     if mcp and auth:
         _log_mcp_loopback_in(app, result[1], auth[0])
     serve_languagetool(app, drafter if drafter is not None else Drafter.default(), auth)
+    if auth:
+        guard(app, auth)
     if not prevent_thread_lock:
         app.block_thread()
     return result

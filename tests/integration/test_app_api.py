@@ -197,6 +197,19 @@ def test_login_covers_every_route(auth_server, indexed):
         ).status_code
         == 401
     )
+    # The routes gradio itself leaves open are behind the login too.
+    for path, body in [
+        ("/gradio_api/cancel", {"session_hash": "x", "fn_index": 0, "event_id": "x"}),
+        ("/gradio_api/reset", {"event_id": "x"}),
+        ("/gradio_api/startup-events", None),
+        ("/gradio_api/heartbeat/x", None),
+        ("/gradio_api/queue/data?session_hash=x", None),
+    ]:
+        r = httpx.post(base + path, json=body) if body else httpx.get(base + path, timeout=5)
+        assert r.status_code == 401, path
+    # ... while the login page and what it is made of are not.
+    assert httpx.get(f"{base}/").status_code == 200
+    assert httpx.get(f"{base}/theme.css").status_code == 200
     with pytest.raises(Exception, match="(?i)login|credentials|incorrect|401"):
         Client(auth_server, auth=(USER[0], "wrong"), verbose=False)
     c = Client(auth_server, auth=USER, verbose=False)
