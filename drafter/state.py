@@ -41,6 +41,7 @@ KNOWLEDGE_FILES = (
     "speech.yaml",
     "guard.yaml",
     "analysis.yaml",
+    "privacy.yaml",
 )
 KNOWLEDGE_GLOBS = ("manuals/*.md", "rules/*.yaml", "rules/*.yml")
 
@@ -88,6 +89,7 @@ class State:
         self._fingerprint: tuple[float, str] | None = None
         self._local: dict[str, tuple[str, Any]] = {}
         self._resources: dict[str, tuple[str, Any]] = {}
+        self._retired: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ locations
 
@@ -206,13 +208,19 @@ class State:
             return value
 
     def keyed(self, name: str, key: str, build: Callable[[], T]) -> T:
-        """A resource of this state (not of the knowledge files) rebuilt when ``key`` changes."""
+        """A resource of this state (not of the knowledge files) rebuilt when ``key`` changes.
+
+        The replaced resource is closed (its ``close()``, when it has one) at the next
+        replacement, not at once: a call of another thread may still be using it."""
         with self._lock:
             hit = self._resources.get(name)
             if hit is not None and hit[0] == key:
                 return hit[1]
             value = build()
             self._resources[name] = (key, value)
+            if hit is not None:
+                _close(self._retired.pop(name, None))
+                self._retired[name] = hit[1]
             return value
 
     # ------------------------------------------------------------------ activation
@@ -225,6 +233,13 @@ class State:
             yield self
         finally:
             _current.reset(token)
+
+
+def _close(resource: Any) -> None:
+    close = getattr(resource, "close", None)
+    if callable(close):
+        with contextlib.suppress(Exception):  # it is being let go: nothing to report
+            close()
 
 
 _current: ContextVar[State | None] = ContextVar("drafter_state", default=None)

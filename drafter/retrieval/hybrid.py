@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import numpy as np
 
@@ -26,6 +27,7 @@ VECTOR_WEIGHT = 0.2
 EXPANSION_WEIGHT = 1.0
 QUESTION_WEIGHT_WITH_EXPANSION = 0.5
 CANDIDATES = 30
+READ_ATTEMPTS = 5  # opening the live build, when other processes switch builds meanwhile
 
 
 class OpenIndex:
@@ -43,16 +45,24 @@ class OpenIndex:
             self.bm25 = BM25Index.load(build_dir / "bm25")
             idf_path = build_dir / "idf.npy"
             self.idf = np.load(idf_path) ** 2 if idf_path.is_file() else None
-            self.collection = index_mod.chroma_client(build_dir).get_collection(
+            self.client = index_mod.chroma_client(build_dir)
+            self.collection = self.client.get_collection(
                 manifest["collection"], embedding_function=None
             )
         except Exception as err:  # noqa: BLE001 - any damage means: rebuild
+            self.close()
             raise IndexMissingError(
                 f"索引不完整或已损坏（{type(err).__name__}）：请运行 `drafter index --rebuild` 重建。"
             ) from None
         self.embedder = get_embedder()
         self.position = {p.passage_id: i for i, p in enumerate(self.passages)}
         self.warning: str | None = None  # why the last search was lexical only, if it was
+
+    def close(self) -> None:
+        """Let go of the build's files (chromadb keeps a system per folder until closed)."""
+        client = self.__dict__.pop("client", None)
+        if client is not None and hasattr(client, "close"):
+            client.close()
 
     def search(self, query: str, k: int, also: tuple[str, ...] = ()) -> list[Passage]:
         """The ``k`` best passages for ``query``; each of ``also`` (the question restated by
@@ -131,8 +141,17 @@ def open_index(auto_build: bool = True) -> OpenIndex:
         index_mod.build_index(rebuild=bool(stale), announce=why)
         manifest = index_mod.read_manifest()
         assert manifest is not None
-    build = str(manifest["build"])
-    return state.keyed("index", f"{state.home}|{build}", lambda: OpenIndex(manifest))
+    for _attempt in range(READ_ATTEMPTS):
+        build = str(manifest["build"])
+        try:
+            return state.keyed("index", f"{state.home}|{build}", partial(OpenIndex, manifest))
+        except IndexMissingError:
+            # Rebuilt by another process between reading the manifest and opening its build?
+            again = index_mod.read_manifest()
+            if again is None or again.get("build") == build:
+                raise  # no: the live build itself is damaged
+            manifest = again
+    raise IndexMissingError("索引正在频繁重建，暂时无法打开：请稍后再试（index busy）。")
 
 
 def search(query: str, k: int = 5, *, restate: bool = False) -> list[Passage]:

@@ -27,6 +27,13 @@ from drafter.state import current
 
 INDEX_FORMAT = 2  # bump when a build's files change; older builds are rebuilt on first use
 MANIFEST = "manifest.json"
+# A build replaced by a newer one stays this long: a process that read the old manifest a
+# moment before the switch is still opening it (a reader retries with the new manifest when
+# it meets a build that is gone, but one being deleted under it fails half way).
+RETAIN_SECONDS = 120.0
+RETAIN_BUILDS = 2  # ... and at most this many replaced builds stay (each is a copy of the index)
+SUPERSEDED = ".superseded"  # in a build's folder: since when it is no longer the live one
+COMPLETE = "passages.json"  # a build's last file: without it, the build never finished
 
 
 def index_root() -> Path:
@@ -170,6 +177,8 @@ def _build_locked(
         old = read_manifest()
     except IndexMissingError:
         old = None  # damaged: build a new one over it
+    _remove_stale_builds(keep=old["build"] if old else None)
+    damage = damaged(old) if old else None
     version = chromadb_version()
     server = current().settings.chroma_url
     if (
@@ -180,7 +189,7 @@ def _build_locked(
         and old.get("embedder") == embedder.name
         and old.get("chromadb") == version
         and old.get("server", "") == server
-        and (index_root() / old["build"] / "passages.json").is_file()
+        and damage is None
     ):
         return BuildReport(
             False,
@@ -194,6 +203,8 @@ def _build_locked(
 
     build_id = f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.time_ns() % 10**6}"
     build_dir = index_root() / build_id
+    if damage is not None and not rebuild:
+        announce = f"索引已损坏（{damage}），正在重建……"
     current().progress(announce, None)  # only when a build actually happens
     build_dir.mkdir(parents=True)
     try:
@@ -227,6 +238,7 @@ def _build_locked(
         len(corpus.passages),
         report["embedded"],
         time.perf_counter() - t0,
+        [f"原索引已损坏（{damage}），已重建。"] if damage is not None else [],
     )
 
 
@@ -271,6 +283,8 @@ def _write_build(
                 {"slug": p.slug, "source": p.source, "start": p.start, "end": p.end} for p in part
             ],
         )
+    if hasattr(client, "close"):  # a long-running process builds many times: free its files
+        client.close()
     BM25Index.build_from_texts([for_matching(p.text) for p in passages]).save(build_dir / "bm25")
     np.save(build_dir / "vectors.npy", vectors)
     np.save(build_dir / "idf.npy", bucket_idf(vectors))
@@ -291,23 +305,100 @@ def bucket_idf(vectors: np.ndarray) -> np.ndarray:
     return np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
 
 
-def _remove_stale_builds(keep: str, old: dict | None) -> None:
-    """Drop earlier builds (and their server collections); never the live one."""
+def _remove_stale_builds(keep: str | None, old: dict | None = None) -> None:
+    """Drop builds that are no longer needed (the caller holds the build lock); never the live
+    one. Unfinished builds (a build killed half way) go at once; a build that was live goes
+    ``RETAIN_SECONDS`` after it was replaced, so that readers opening it a moment before the
+    switch can finish. With a Chroma server, the replaced build's collection goes at once."""
+    now = time.time()
+    replaced: list[tuple[float, Path]] = []
     for d in index_root().glob("build-*"):
-        if d.name != keep and d.is_dir():
+        if d.name == keep or not d.is_dir():
+            continue
+        marker = d / SUPERSEDED
+        if not (d / COMPLETE).is_file():
+            shutil.rmtree(d, ignore_errors=True)
+            continue
+        if not marker.is_file():
+            with contextlib.suppress(OSError):
+                marker.write_text(str(now), encoding="utf-8")
+        try:
+            replaced.append((marker.stat().st_mtime, d))
+        except OSError:
+            replaced.append((now, d))
+    replaced.sort(reverse=True)  # the most recently replaced first
+    for i, (since, d) in enumerate(replaced):
+        if i >= RETAIN_BUILDS or now - since > RETAIN_SECONDS:
             shutil.rmtree(d, ignore_errors=True)
     if old and old.get("server") and old["server"] == current().settings.chroma_url:
         with contextlib.suppress(Exception):  # a leftover collection on the server is harmless
             chroma_client(None).delete_collection(old["collection"])
 
 
+def damaged(manifest: dict) -> str | None:
+    """What is wrong with the live build's files, in a few words; None when nothing is.
+
+    Every file a search reads is read back and checked against the manifest (passage count,
+    vector rows, the collection's size); a Chroma server's collection is counted there."""
+    from drafter.retrieval.lexical import BM25Index
+
+    build_dir = index_root() / str(manifest.get("build"))
+    if not build_dir.is_dir():
+        return f"缺少构建文件夹 {build_dir.name}"
+    n = manifest.get("passages")
+    try:
+        raw = json.loads((build_dir / COMPLETE).read_text(encoding="utf-8"))
+        if not isinstance(raw, list) or len(raw) != n:
+            return "段落文件与清单不符"
+    except (OSError, ValueError):
+        return "段落文件缺失或无法读取"
+    try:
+        vectors = np.load(build_dir / "vectors.npy")
+        if vectors.ndim != 2 or len(vectors) != n:
+            return "向量文件与段落数不符"
+        idf = np.load(build_dir / "idf.npy")
+        if idf.shape != (vectors.shape[1],):
+            return "向量权重文件与向量维度不符"
+    except (OSError, ValueError, EOFError):
+        return "向量文件缺失或无法读取"
+    try:
+        bm25 = BM25Index.load(build_dir / "bm25")
+        if (
+            bm25.n_docs != n
+            or len(bm25.indptr) != len(bm25.vocab) + 1
+            or not len(bm25.docs) == len(bm25.weights) == int(bm25.indptr[-1])
+        ):
+            return "关键词索引与段落数不符"
+    except (OSError, ValueError, KeyError, EOFError):
+        return "关键词索引缺失或无法读取"
+    if not manifest.get("server") and not (build_dir / "chroma" / "chroma.sqlite3").is_file():
+        return "向量库文件缺失"
+    client = None
+    try:
+        client = chroma_client(build_dir)
+        count = client.get_collection(manifest["collection"], embedding_function=None).count()
+    except Exception as err:  # noqa: BLE001 - any failure to read it is damage
+        return f"向量库无法读取：{type(err).__name__}"
+    finally:
+        if client is not None and hasattr(client, "close"):
+            with contextlib.suppress(Exception):
+                client.close()
+    if count != n:
+        return f"向量库有 {count} 条，清单记 {n} 条"
+    return None
+
+
 def status() -> dict:
     """What the knowledge tab and `drafter index --status` show."""
-    manifest = read_manifest()
+    try:
+        manifest = read_manifest()
+    except IndexMissingError as err:
+        return {"built": False, "manuals": 0, "passages": 0, "built_at": None, "damage": str(err)}
     if not manifest:
-        return {"built": False, "manuals": 0, "passages": 0, "built_at": None}
+        return {"built": False, "manuals": 0, "passages": 0, "built_at": None, "damage": None}
     return {
         "built": True,
+        "damage": damaged(manifest),
         "manuals": len(manifest["manuals"]),
         "passages": manifest["passages"],
         "built_at": manifest["built_at"],

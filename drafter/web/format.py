@@ -218,6 +218,8 @@ def manual_html(
 
 
 def index_status_html(st: dict) -> str:
+    if st.get("damage") and not st.get("built"):
+        return _empty(f"{st['damage']} 点击“重建索引”修复。")
     if not st.get("built"):
         return _empty("还没有索引：点击“重建索引”，或在命令行运行 drafter index。")
     titles = st.get("titles") or {}
@@ -225,10 +227,16 @@ def index_status_html(st: dict) -> str:
         f"<li>《{_e(t)}》 <code>{_e(s)}</code></li>" for s, t in sorted(titles.items())
     )
     server = f"<div>Chroma 服务器：{_e(st['server'])}</div>" if st.get("server") else ""
+    damage = (
+        f'<div class="dr-warnings" role="alert">索引已损坏：{_e(st["damage"])}。'
+        "点击“重建索引”修复。</div>"
+        if st.get("damage")
+        else ""
+    )
     return (
         f'<div class="dr-status"><div>手册 <b>{int(st["manuals"])}</b> 份，段落 '
         f"<b>{int(st['passages'])}</b> 条，建于 {_e(st.get('built_at'))}"
-        f"（{_e(st.get('embedder', ''))}）</div>{server}"
+        f"（{_e(st.get('embedder', ''))}）</div>{server}{damage}"
         f'<ul class="dr-titles">{listed}</ul></div>'
     )
 

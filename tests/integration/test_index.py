@@ -80,7 +80,10 @@ def test_only_changed_manuals_are_re_embedded(tmp_path, monkeypatch):
     assert second.embedded == len(changed) < second.passages
     hits = retrieval.search("客户来电时先报工号", k=3)
     assert hits[0].slug == target.stem
-    assert [d.name for d in index_mod.index_root().glob("build-*")] == [second.build_id]
+    # The replaced build stays a while for readers that opened it just before the switch.
+    others = [d for d in index_mod.index_root().glob("build-*") if d.name != second.build_id]
+    assert [d.name for d in others] == [first.build_id]
+    assert (others[0] / index_mod.SUPERSEDED).is_file()
 
 
 def test_a_failed_build_leaves_the_old_index_working(tmp_path, monkeypatch):
@@ -222,3 +225,90 @@ def test_embeddings_can_sit_apart_and_search_survives_their_endpoint_going_down(
     hits = retrieval.search("客户很生气怎么办", k=3)
     assert len(hits) == 3
     assert "关键词" in (hybrid.last_warning() or "")
+
+
+# ---------------------------------------------------------------- damage, stale builds, readers
+
+
+def _live() -> Path:
+    return index_mod.index_root() / index_mod.read_manifest()["build"]
+
+
+DAMAGES = {
+    "vectors removed": lambda b: (b / "vectors.npy").unlink(),
+    "idf truncated": lambda b: (b / "idf.npy").write_bytes(b"\x93NUMPY"),
+    "bm25 removed": lambda b: shutil.rmtree(b / "bm25"),
+    "bm25 truncated": lambda b: (b / "bm25" / "docs.npy").write_bytes(b"\x93NUMPY\x01\x00"),
+    "chroma emptied": lambda b: (b / "chroma" / "chroma.sqlite3").write_bytes(b""),
+    "chroma removed": lambda b: shutil.rmtree(b / "chroma"),
+    "passages emptied": lambda b: (b / "passages.json").write_text("[]", encoding="utf-8"),
+    "build removed": lambda b: shutil.rmtree(b),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DAMAGES))
+def test_damage_is_reported_by_status_and_repaired_by_index(kind):
+    index_mod.build_index()
+    assert index_mod.status()["damage"] is None
+    DAMAGES[kind](_live())
+    st = index_mod.status()
+    assert st["damage"], kind
+    report = index_mod.build_index()  # not --rebuild: `drafter index` repairs
+    assert report.built and any("已损坏" in m for m in report.messages)
+    assert index_mod.status()["damage"] is None
+    assert Drafter().search("道歉", k=1)
+
+
+def test_index_status_exits_1_and_says_what_repairs_damage(capsys):
+    from drafter.cli.main import main
+
+    index_mod.build_index()
+    shutil.rmtree(_live() / "bm25")
+    assert main(["index", "--status"]) == 1
+    out = capsys.readouterr().out
+    assert "已损坏" in out and "drafter index" in out
+    assert main(["index"]) == 0
+    assert "已重建" in capsys.readouterr().out
+    assert main(["index", "--status"]) == 0
+
+
+def test_unfinished_build_folders_are_cleaned_and_replaced_ones_expire(monkeypatch):
+    first = index_mod.build_index().build_id
+    killed = index_mod.index_root() / "build-20000101-000000-1-1"  # a build killed half way
+    (killed / "chroma").mkdir(parents=True)
+    second = index_mod.build_index(rebuild=True).build_id
+    names = {d.name for d in index_mod.index_root().glob("build-*")}
+    assert names == {first, second}  # the killed one is gone, the replaced one kept a while
+    monkeypatch.setattr(index_mod, "RETAIN_SECONDS", 0.0)
+    time.sleep(0.01)
+    assert not index_mod.build_index().built  # even a no-op build tidies up
+    assert {d.name for d in index_mod.index_root().glob("build-*")} == {second}
+
+
+def test_a_reader_that_meets_a_replaced_build_follows_the_manifest(monkeypatch):
+    index_mod.build_index()
+    stale = index_mod.read_manifest()
+    Drafter().search("道歉", k=1)
+    index_mod.build_index(rebuild=True)
+    shutil.rmtree(index_mod.index_root() / stale["build"])  # gone under the reader
+    real = index_mod.read_manifest
+    calls = iter([stale])
+    monkeypatch.setattr(index_mod, "read_manifest", lambda: next(calls, None) or real())
+    opened = retrieval.open_index(auto_build=False)
+    assert opened.manifest["build"] == real()["build"]
+    assert retrieval.search("道歉", k=1)
+
+
+def test_a_long_running_process_keeps_no_files_of_replaced_builds():
+    import os
+
+    index_mod.build_index()
+    retrieval.search("道歉", k=1)
+    for _ in range(2):  # what stays loaded is loaded by now
+        index_mod.build_index(rebuild=True)
+        retrieval.search("道歉", k=1)
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        index_mod.build_index(rebuild=True)
+        retrieval.search("道歉", k=1)
+    assert len(os.listdir("/proc/self/fd")) - before <= 2

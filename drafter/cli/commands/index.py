@@ -35,9 +35,13 @@ def run(args: argparse.Namespace, app: Drafter) -> int:
             print(
                 f"手册 {st['manuals']} 份，段落 {st['passages']} 条，建于 {st['built_at']}（{st['embedder']}）"
             )
+            if st.get("damage"):
+                print(f"索引已损坏：{st['damage']}。运行 `drafter index` 修复。")
+        elif st.get("damage"):
+            print(st["damage"])
         else:
             print("还没有索引：运行 `drafter index` 建立。")
-        return 0
+        return 1 if st.get("damage") else 0
     added = []
     if args.paths:
         added = app.ingest([Path(p) for p in args.paths])
@@ -56,4 +60,6 @@ def run(args: argparse.Namespace, app: Drafter) -> int:
         )
     else:
         print(f"索引已是最新：手册 {report.manuals} 份，段落 {report.passages} 条。")
+    for message in report.messages if report.built else []:
+        print(message)
     return 0
