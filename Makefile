@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install index bench lint clean browser-deps
+.PHONY: run test install index bench lint clean browser-deps db-deps
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "python3.11 is needed (set PY=...)"; exit 1; }
@@ -37,7 +37,15 @@ browser-deps:
 		else echo "install Debian's chromium and fonts-wqy-microhei for the browser tests"; fi; \
 	fi
 
-test: install browser-deps
+# The feedback tests run against a real PostgreSQL too (Debian's server, started by the tests).
+db-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
+		else echo "install Debian's postgresql for the feedback tests against PostgreSQL"; fi; \
+	fi
+
+test: install browser-deps db-deps
 	$(BIN)/ruff check drafter tests benchmarks evals
 	$(BIN)/ruff format --check drafter tests benchmarks evals
 	$(BIN)/mypy

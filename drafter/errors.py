@@ -59,3 +59,7 @@ class SettingsError(DrafterError):
 
 class StateError(DrafterError):
     """The state folder (DRAFTER_HOME) cannot be created or written."""
+
+
+class FeedbackStoreError(DrafterError):
+    """The feedback store cannot be read or written (read-only, not a database, unreachable)."""

@@ -48,6 +48,13 @@ def _non_negative_int(value: str) -> int:
     return number
 
 
+def _postgres_url(value: str) -> str:
+    value = value.strip()
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("应以 postgresql:// 开头")
+    return value
+
+
 def _positive_float(value: str) -> float:
     try:
         number = float(value.strip())
@@ -230,6 +237,26 @@ class Settings:
         None,
         "SQLite file for accept/reject feedback (default DRAFTER_HOME/feedback.db).",
         _path,
+    )
+    feedback_url: str = setting(
+        "DRAFTER_FEEDBACK_URL",
+        "",
+        "PostgreSQL for the feedback, shared by app replicas (postgresql://user:pw@host/db); "
+        "empty = the SQLite file.",
+        _postgres_url,
+    )
+    feedback_retention_days: int = setting(
+        "DRAFTER_FEEDBACK_RETENTION_DAYS",
+        90,
+        "Days a feedback record is kept (it holds customers' text); 0 = kept for ever.",
+        _non_negative_int,
+    )
+    feedback_wait: float = setting(
+        "DRAFTER_FEEDBACK_WAIT",
+        30.0,
+        "Seconds a feedback write keeps retrying a locked or unreachable store before the "
+        "record is kept aside (DRAFTER_HOME/feedback-pending.jsonl) and written later.",
+        _positive_float,
     )
 
     @classmethod

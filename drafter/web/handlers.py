@@ -213,8 +213,11 @@ def on_copy_final(final: str, rows: Any, judged: Judged | None):
     except Exception as err:  # noqa: BLE001
         return fail(err, 1)[-1]
     kept = sum(accepted)
+    waiting = feedback.pending()
+    later = f"（反馈库正忙，{waiting} 条反馈暂存在本机，稍后自动写入）" if waiting else ""
     return fmt.status_html(
-        f"已复制最终稿，并记下反馈：采纳 {kept} 处，拒绝 {len(accepted) - kept} 处。", ok=True
+        f"已复制最终稿，并记下反馈：采纳 {kept} 处，拒绝 {len(accepted) - kept} 处。{later}",
+        ok=True,
     )
 
 
