@@ -172,6 +172,10 @@ class _SQLite:
             raise FeedbackStoreError(
                 f"反馈数据库 {self.path} 是一个文件夹：请把 DRAFTER_FEEDBACK_DB 设为一个文件。"
             )
+        if self.path.exists() and not self.path.is_file():
+            raise FeedbackStoreError(
+                f"反馈数据库 {self.path} 不是普通文件（设备或管道）：请把 DRAFTER_FEEDBACK_DB 设为一个文件。"
+            )
         if not self.path.parent.is_dir():
             raise FeedbackStoreError(
                 f"反馈数据库所在的文件夹 {self.path.parent} 不存在：请检查 DRAFTER_FEEDBACK_DB。"

@@ -232,6 +232,20 @@ class Settings:
         "Requests a minute one client (login or address) may send to the LanguageTool API.",
         _positive_int,
     )
+    max_connections_per_client: int = setting(
+        "DRAFTER_MAX_CONNECTIONS_PER_CLIENT",
+        128,
+        "Open connections one client address may hold on `drafter serve`; more are closed at once. "
+        "0 = no cap (behind a reverse proxy, which then caps per client itself).",
+        _non_negative_int,
+    )
+    header_timeout: float = setting(
+        "DRAFTER_HEADER_TIMEOUT",
+        10.0,
+        "Seconds a connection to `drafter serve` may take to send a request's head (idle and "
+        "slow connections are closed; a reply being streamed is never cut).",
+        _positive_float,
+    )
     feedback_db: Path | None = setting(
         "DRAFTER_FEEDBACK_DB",
         None,

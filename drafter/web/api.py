@@ -7,6 +7,9 @@ tools' descriptions. Errors reach the caller as one sentence (gradio_client's Ap
 
 from __future__ import annotations
 
+import threading
+from collections import deque
+
 import gradio as gr
 
 from drafter.engines import registry as engines
@@ -14,8 +17,36 @@ from drafter.engines.registry import draft as draft_reply
 from drafter.text import decode as textio
 from drafter.web.handlers import problem
 
+# Each REST call (and each MCP tool call) is a gradio session of its own, whose state gradio
+# keeps until 10,000 sessions have followed (~190 KB each): the app grew to 2 GB. The API is
+# stateless, so a call's session is dropped once a few later calls have finished (its own
+# event is over by then); the page's sessions are not touched.
+API_SESSIONS_KEPT = 32
+_blocks: list[gr.Blocks] = []
+_finished: deque[str] = deque()
+_lock = threading.Lock()
 
-def rewrite(text: str, engine: str = "auto") -> dict:
+
+def serve_stateless(app: gr.Blocks) -> None:
+    """The API functions forget their sessions in ``app`` (called by build_app)."""
+    _blocks[:] = [app]
+
+
+def _forget(request: gr.Request | None) -> None:
+    session = getattr(request, "session_hash", None)
+    if not session or not _blocks:
+        return
+    holder = _blocks[0].state_holder
+    with _lock:
+        _finished.append(session)
+        while len(_finished) > API_SESSIONS_KEPT:
+            old = _finished.popleft()
+            with holder.lock:
+                holder.session_data.pop(old, None)
+                holder.time_last_used.pop(old, None)
+
+
+def rewrite(text: str, engine: str = "auto", request: gr.Request = None) -> dict:  # type: ignore[assignment]
     """Rewrite a Chinese customer-service draft into the house tone, every change explained and cited.
 
     Returns the RewriteResult JSON: original, rewritten, engine, changes (rule, start, end,
@@ -30,9 +61,16 @@ def rewrite(text: str, engine: str = "auto") -> dict:
         return engines.rewrite(text, engine or "auto").to_dict()
     except Exception as err:  # noqa: BLE001 - the edge: one sentence for the caller
         raise gr.Error(problem(err), title="出错了", print_exception=False) from None
+    finally:
+        _forget(request)
 
 
-def draft(message: str, channel: str = "chat", engine: str = "auto") -> dict:
+def draft(
+    message: str,
+    channel: str = "chat",
+    engine: str = "auto",
+    request: gr.Request = None,  # type: ignore[assignment]
+) -> dict:
     """Draft a reply to a customer's message, grounded in the team's manuals.
 
     Returns the DraftResult JSON: message, reply, channel, engine, situation, facts,
@@ -48,3 +86,5 @@ def draft(message: str, channel: str = "chat", engine: str = "auto") -> dict:
         return draft_reply(message, channel or "chat", engine or "auto").to_dict()
     except Exception as err:  # noqa: BLE001
         raise gr.Error(problem(err), title="出错了", print_exception=False) from None
+    finally:
+        _forget(request)

@@ -513,4 +513,5 @@ def _build(h: Any, api: Any) -> gr.Blocks:
             concurrency_limit=LLM_CONCURRENCY,
             concurrency_id="api_draft",
         )
+    api.serve_stateless(app)
     return app

@@ -22,6 +22,9 @@ CSS_PATH = Path(__file__).resolve().parent / "static" / "app.css"
 MAX_FILE_SIZE = h.MAX_UPLOAD_BYTES
 QUEUE_MAX_SIZE = 128  # events waiting; beyond it a user is told the queue is full
 CONCURRENCY = 8  # events of one kind running at once (the offline engine takes milliseconds)
+# Page sessions whose state gradio keeps in memory (a rewrite and its decisions each); the
+# oldest beyond this are dropped (gradio's default is 10,000). API calls keep none (api.py).
+SESSION_CAPACITY = 2000
 
 # System fonts only: nothing is fetched from a font service, so the page renders offline.
 SANS = [
@@ -154,9 +157,26 @@ def launch(
 
     The LanguageTool API (``/v2/check``, ``/v2/languages``) is served beside the page, over
     ``drafter`` (the default one when None)."""
+    from drafter.web.connections import raise_descriptor_limit, serving_limits
+
     auth = auth_from_env()
+    settings = current().settings
     app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY, api_open=False)
-    result = app.launch(
+    raise_descriptor_limit()
+    with serving_limits(settings.max_connections_per_client, settings.header_timeout):
+        result = _launch(app, host, port, auth, mcp=mcp, quiet=quiet)
+    if mcp and auth:
+        _log_mcp_loopback_in(app, result[1], auth[0])
+    serve_languagetool(app, drafter if drafter is not None else Drafter.default(), auth)
+    if auth:
+        guard(app, auth)
+    if not prevent_thread_lock:
+        app.block_thread()
+    return result
+
+
+def _launch(app: gr.Blocks, host: str, port: int, auth, *, mcp: bool, quiet: bool):
+    return app.launch(
         server_name=host,
         server_port=port,
         share=False,
@@ -174,12 +194,5 @@ def launch(
         quiet=quiet,
         theme=theme(),
         css_paths=[CSS_PATH],
+        state_session_capacity=SESSION_CAPACITY,
     )
-    if mcp and auth:
-        _log_mcp_loopback_in(app, result[1], auth[0])
-    serve_languagetool(app, drafter if drafter is not None else Drafter.default(), auth)
-    if auth:
-        guard(app, auth)
-    if not prevent_thread_lock:
-        app.block_thread()
-    return result

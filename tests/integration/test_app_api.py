@@ -482,3 +482,70 @@ def test_engine_selector_follows_the_llm_configuration(monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     choices, info, ok = engine_choices()
     assert ok and "已配置大模型" in info
+
+
+# ---------------------------------------------------------------- bounded under load
+
+
+def test_api_calls_keep_no_session_state(served, indexed):
+    from drafter.web.api import API_SESSIONS_KEPT
+
+    app, url = served
+    c = Client(url, verbose=False, download_files=False)
+    before = len(app.state_holder.session_data)
+    for i in range(API_SESSIONS_KEPT + 20):
+        assert c.predict(f"{DRAFT}{i}", api_name="/rewrite")["original"] == f"{DRAFT}{i}"
+    # Each REST call is a session of its own: only the last few are still held.
+    assert len(app.state_holder.session_data) <= before + API_SESSIONS_KEPT + 1
+
+
+def _raw(port: int, source: str = "127.0.0.1", timeout: float = 5.0):
+    import socket
+
+    return socket.create_connection(
+        ("127.0.0.1", port), timeout=timeout, source_address=(source, 0)
+    )
+
+
+def _closed_by_server(sock, within: float) -> bool:
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+
+
+def test_one_client_cannot_hold_every_connection_and_idle_ones_are_closed(indexed):
+    import time
+    from urllib.parse import urlparse
+
+    app, url = start(env={"DRAFTER_MAX_CONNECTIONS_PER_CLIENT": "5", "DRAFTER_HEADER_TIMEOUT": "1"})
+    port = urlparse(url).port
+    try:
+        held = [_raw(port) for _ in range(9)]
+        # The connections over the client's share are closed as they are accepted.
+        refused = [s for s in held[5:] if _closed_by_server(s, 2.0)]
+        assert len(refused) == 4
+        # Another client still gets in while the first holds its five.
+        probe = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+        assert probe.get(url + "config").status_code == 200
+        # Connections that never send a request are closed after the head timeout.
+        t0 = time.monotonic()
+        assert all(_closed_by_server(s, 5.0) for s in held[:5])
+        assert time.monotonic() - t0 < 4
+        # A slow client sending its request head byte by byte is closed too.
+        slow = _raw(port)
+        slow.sendall(b"GET /config HTTP/1.1\r\n")
+        time.sleep(0.4)
+        slow.sendall(b"Host: x\r\n")
+        assert _closed_by_server(slow, 3.0)
+        # A kept-alive connection serves request after request.
+        for _ in range(3):
+            assert probe.get(url + "config").status_code == 200
+            time.sleep(0.3)
+        for s in held:
+            s.close()
+    finally:
+        app.close()

@@ -7,6 +7,7 @@ import multiprocessing
 import sqlite3
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pgserver import postgres_fixture
@@ -279,11 +280,13 @@ def test_a_read_only_database_through_sqlite_itself(result, tmp_path, monkeypatc
         feedback.record(DRAFT, result.rewritten, "offline", result.changes, _all(result))
 
 
-@pytest.mark.parametrize("kind", ["folder", "not a database", "missing folder"])
+@pytest.mark.parametrize("kind", ["folder", "not a database", "missing folder", "device"])
 def test_a_bad_database_path_is_one_sentence_in_the_cli(kind, tmp_path, monkeypatch, capsys):
     target = tmp_path / "fb.db"
     if kind == "folder":
         target.mkdir()
+    elif kind == "device":
+        target = Path("/dev/null")
     elif kind == "not a database":
         target.write_bytes(b"this is no sqlite file" * 100)
     else:
