@@ -386,15 +386,22 @@ def _attempt(fn, path: Path | None = None, *, wait: float | None = None):
             delay = min(delay * 2, 2.0)
 
 
+READ_WAIT_S = 3.0  # a read (statistics, export) waits less than a write: nothing is lost
+
+
 def _run(fn, path: Path | None = None):
     """``fn`` on the store for a read: busy for too long is one sentence."""
     _flush_pending(path)
     try:
-        return _attempt(fn, path)
+        return _attempt(fn, path, wait=min(READ_WAIT_S, current().settings.feedback_wait))
     except Transient:
-        raise FeedbackStoreError(
-            f"反馈库 {_backend(path).where} 一直忙或连不上：请稍后再试。"
-        ) from None
+        backend = _backend(path)
+        hint = (
+            "请检查 DRAFTER_FEEDBACK_URL 的主机和端口、服务器是否在运行"
+            if backend.name == "postgresql"
+            else "另一个进程正占着它，请稍后再试"
+        )
+        raise FeedbackStoreError(f"反馈库 {backend.where} 一直忙或连不上：{hint}。") from None
 
 
 def new_id() -> str:

@@ -150,6 +150,19 @@ def group_changes(changes: Sequence[Change]) -> list[ChangeGroup]:
     ]
 
 
+def carry_decisions(
+    old: Sequence[Change], old_accepted: Sequence[bool], new: Sequence[Change]
+) -> list[bool]:
+    """Decisions for ``new`` changes (a rewrite run again on an edited draft) that keep the
+    agent's earlier ones: a change the agent rejected stays rejected when the same change
+    (rule, before, after) comes back; a change not seen before is accepted."""
+    kept: dict[tuple[str, str, str], bool] = {}
+    for c, ok in zip(old, old_accepted):
+        key = (c.rule, c.before, c.after)
+        kept[key] = kept.get(key, True) and bool(ok)  # rejected once in a group: rejected
+    return [kept.get((c.rule, c.before, c.after), True) for c in new]
+
+
 def expand_decisions(groups: Sequence[ChangeGroup], accepted: Sequence[bool], n: int) -> list[bool]:
     """Per-change decisions from per-group ones (a group's decision holds for all its changes)."""
     out = [True] * n

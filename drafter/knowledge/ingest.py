@@ -66,7 +66,7 @@ def slug_for(path: Path) -> str:
 def load_front_matter(path: Path | str) -> tuple[dict, str]:
     """(front matter, body) of a manual file; ({}, text) when it has no front matter."""
     path = Path(path)
-    data = textio.read_file(path, what="手册文件")
+    data = textio.read_file(path, what="手册文件", limit=textio.MANUAL_MAX_BYTES)
     return split_front_matter(textio.decode(data, what=f"文件 {path.name} "))
 
 
@@ -108,7 +108,7 @@ def clean_file(
         raise InputError(
             f"文件 {path.name} 的类型不受支持：只接受 .txt、.md、.html、.htm（unsupported file type）。"
         )
-    data = textio.read_file(path, what="手册文件")
+    data = textio.read_file(path, what="手册文件", limit=textio.MANUAL_MAX_BYTES)
     raw = textio.decode(data, what=f"文件 {path.name} ")
     if not raw.strip():
         raise InputError(f"文件 {path.name} 是空的，没有可导入的手册内容（the file is empty）。")

@@ -52,7 +52,8 @@ class OpenIndex:
         except Exception as err:  # noqa: BLE001 - any damage means: rebuild
             self.close()
             raise IndexMissingError(
-                f"索引不完整或已损坏（{type(err).__name__}）：请运行 `drafter index --rebuild` 重建。"
+                "索引不完整或已损坏：请运行 `drafter index` 修复"
+                f"（`drafter index --status` 说明哪里坏了；{type(err).__name__}）。"
             ) from None
         self.embedder = get_embedder()
         self.position = {p.passage_id: i for i, p in enumerate(self.passages)}

@@ -113,7 +113,7 @@ def read_manifest() -> dict | None:
             raise ValueError("no build named")
     except (ValueError, OSError):
         raise IndexMissingError(
-            f"索引已损坏（{path} 无法读取）：请运行 `drafter index --rebuild` 重建。"
+            f"索引已损坏（{path} 无法读取）：请运行 `drafter index` 修复。"
         ) from None
     return manifest
 
@@ -135,7 +135,9 @@ def _reusable_vectors(
     try:
         passages = json.loads((build_dir / "passages.json").read_text(encoding="utf-8"))
         vectors = np.load(build_dir / "vectors.npy")
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError):
+        return {}
+    if vectors.ndim != 2 or len(vectors) != len(passages):
         return {}
     unchanged = {m.slug for m in corpus.manuals if old.get("manuals", {}).get(m.slug) == m.sha}
     return {
@@ -208,7 +210,9 @@ def _build_locked(
     current().progress(announce, None)  # only when a build actually happens
     build_dir.mkdir(parents=True)
     try:
-        report = _write_build(build_dir, build_id, corpus, embedder, old if not rebuild else None)
+        # Vectors are reused only from a sound build (a damaged one may have torn vectors).
+        reuse = old if not rebuild and damage is None else None
+        report = _write_build(build_dir, build_id, corpus, embedder, reuse)
         manifest = {
             "format": INDEX_FORMAT,
             "build": build_id,

@@ -36,11 +36,37 @@ def decode(data: bytes, *, what: str = "输入") -> str:
     return text
 
 
-def read_file(path: Path | str, *, what: str = "文件") -> bytes:
+MANUAL_MAX_BYTES = 20 * 1024 * 1024  # a manual file larger than this is no manual
+
+
+def max_bytes() -> int:
+    """The most bytes a draft of DRAFTER_MAX_CHARS characters can take (4 a character in
+    UTF-8 and GB18030), and a little room for a BOM: more is refused before it is decoded."""
+    return max_chars() * 4 + 4
+
+
+def too_long(what: str) -> InputError:
+    return InputError(f"{what}太长：超过上限 {max_chars()} 个字符（DRAFTER_MAX_CHARS）。")
+
+
+def read_stream(stream, *, what: str = "输入", limit: int | None = None) -> bytes:
+    """At most ``limit`` bytes of a stream (standard input); a longer one is refused as soon
+    as the limit is passed, never read to its end (``< /dev/zero`` never ends)."""
+    limit = max_bytes() if limit is None else limit
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise too_long(what)
+    return data
+
+
+def read_file(
+    path: Path | str, *, what: str = "文件", limit: int | None = None, draft: str | None = None
+) -> bytes:
     """The bytes of a regular file; one sentence for a missing file, a folder, a FIFO or a device.
 
     A FIFO or a device would block or never end (``/dev/zero``), so they are refused before
-    they are opened."""
+    they are opened; a file over ``limit`` bytes is refused before it is read (as a draft
+    that is too long when ``draft`` names what it is)."""
     path = Path(path)
     try:
         st = os.stat(path)
@@ -54,9 +80,13 @@ def read_file(path: Path | str, *, what: str = "文件") -> bytes:
         raise InputError(
             f"{path} 不是普通文件（管道、设备或套接字），不能作为{what}读取（not a regular file）。"
         )
+    if limit is not None and st.st_size > limit:
+        if draft is not None:
+            raise too_long(draft)
+        raise InputError(f"{what} {path} 太大（{st.st_size // 1024} KB）：请检查是否选错了文件。")
     try:
         with open(path, "rb") as fh:
-            return fh.read()
+            return fh.read() if limit is None else read_stream(fh, what=draft or what, limit=limit)
     except OSError as err:
         raise InputError(f"无法读取{what} {path}：{err.strerror or err}。") from None
 

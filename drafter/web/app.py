@@ -72,12 +72,13 @@ def _rewrite_tab(engine_info: tuple) -> dict:
             c["run"] = gr.Button("改写", variant="primary", elem_id="rw-run")
             c["status"] = gr.HTML(elem_id="rw-status", elem_classes=["dr-status-msg"])
         with gr.Column(scale=1):
+            # No copy icon here: what an agent copies is the final text, with their decisions
+            # (复制最终稿); this box shows every change accepted.
             c["rewritten"] = gr.Textbox(
                 label="改写结果（全部采纳）",
                 lines=8,
                 max_lines=20,
                 interactive=False,
-                buttons=["copy"],
                 elem_id="rw-rewritten",
             )
             c["summary"] = gr.HTML(elem_id="rw-summary")
@@ -106,7 +107,6 @@ def _rewrite_tab(engine_info: tuple) -> dict:
                 lines=4,
                 max_lines=20,
                 interactive=False,
-                buttons=["copy"],
                 elem_id="rw-final",
             )
         with gr.Column(scale=1, min_width=200):
@@ -317,8 +317,17 @@ class _Bound:
 
             @functools.wraps(value)
             def stream(*args: Any, **kwargs: Any) -> Any:
-                with state.active():
-                    yield from value(*args, **kwargs)
+                # Gradio runs each step of a generator in a context of its own: the state is
+                # made active for each step, never across a yield (a context variable set in
+                # one context cannot be reset in another: every rewrite ended in an error).
+                steps = value(*args, **kwargs)
+                while True:
+                    with state.active():
+                        try:
+                            item = next(steps)
+                        except StopIteration:
+                            return
+                    yield item
 
             return stream
 
@@ -365,12 +374,13 @@ def _build(h: Any, api: Any) -> gr.Blocks:
             rw["summary"],
             rw["cite"],
             rw["state"],
+            rw["copy"],
             rw["status"],
         ]
         assert len(rewrite_outputs) == h.REWRITE_OUTPUTS
         rewrite_event = dict(
             fn=h.on_rewrite,
-            inputs=[rw["draft"], rw["engine"]],
+            inputs=[rw["draft"], rw["engine"], rw["changes"], rw["state"]],
             outputs=rewrite_outputs,
             concurrency_limit=LLM_CONCURRENCY,
             concurrency_id="rewrite",
@@ -379,9 +389,19 @@ def _build(h: Any, api: Any) -> gr.Blocks:
         )
         rw["run"].click(**rewrite_event)
         rw["draft"].submit(**rewrite_event)
+        # Any change of the draft (typing, IME, paste, Backspace, undo: `.change`, not `.input`)
+        # makes the results stale until it is rewritten again.
+        rw["draft"].change(
+            h.on_draft_changed,
+            [rw["draft"], rw["changes"], rw["state"]],
+            [rw["final"], rw["changes"], rw["copy"], rw["status"]],
+            show_progress="hidden",
+            trigger_mode="always_last",
+            **private,
+        )
         rw["changes"].input(
             h.on_toggle,
-            [rw["changes"], rw["state"]],
+            [rw["changes"], rw["state"], rw["draft"]],
             [rw["final"], rw["diff"], rw["copy_status"]],
             show_progress="hidden",
             **private,
@@ -389,7 +409,7 @@ def _build(h: Any, api: Any) -> gr.Blocks:
         rw["copy"].click(None, [rw["final"]], None, js=COPY_JS, **private)
         rw["copy"].click(
             h.on_copy_final,
-            [rw["final"], rw["changes"], rw["state"]],
+            [rw["final"], rw["changes"], rw["state"], rw["draft"]],
             [rw["copy_status"]],
             show_progress="hidden",
             **private,
@@ -414,7 +434,7 @@ def _build(h: Any, api: Any) -> gr.Blocks:
             show_progress="minimal",
             **private,
         )
-        dr["reply"].input(
+        dr["reply"].change(  # IME input, paste and Backspace too (`.input` is key presses only)
             h.on_reply_edit,
             [dr["reply"]],
             [dr["placeholders"]],
@@ -422,9 +442,9 @@ def _build(h: Any, api: Any) -> gr.Blocks:
             trigger_mode="always_last",
             **private,
         )
-        dr["send"].click(h.send_to_rewrite, [dr["reply"]], [rw["draft"], tabs], **private).success(
-            **rewrite_event
-        )
+        dr["send"].click(
+            h.send_to_rewrite, [dr["reply"]], [rw["draft"], tabs, rw["state"]], **private
+        ).success(**rewrite_event)
 
         # ---- knowledge
         search_event = dict(

@@ -29,7 +29,13 @@ from drafter.knowledge.ingest import clean_file, ingest
 from drafter.retrieval.hybrid import search
 from drafter.retrieval.index import build_index, status
 from drafter.text import decode as textio
-from drafter.types import RewriteResult, apply_changes, expand_decisions, group_changes
+from drafter.types import (
+    RewriteResult,
+    apply_changes,
+    carry_decisions,
+    expand_decisions,
+    group_changes,
+)
 from drafter.web import format as fmt
 
 log = logging.getLogger("drafter.ui")
@@ -123,29 +129,80 @@ def _citation_choices(citations) -> list[tuple[str, str]]:
     return [(label, value) for value, label in seen.items()]
 
 
-REWRITE_OUTPUTS = 9  # rewritten, diff, changes, final, flags, summary, cites, state, status
+# rewritten, diff, changes, final, flags, summary, cites, state, copy button, status
+REWRITE_OUTPUTS = 10
+STALE = (
+    "草稿已修改，下面的结果是旧草稿的：请重新改写（已拒绝的改动会保留）。在此之前不能勾选或复制。"
+)
 
 
-def rewrite_outputs(result: RewriteResult, seconds: float | None) -> tuple:
-    accepted = [True] * len(result.changes)
+def is_stale(draft: str | None, judged: Judged | None) -> bool:
+    """Whether the results on the page belong to another draft than the one in the box."""
+    return judged is not None and (draft or "") != judged.result.original
+
+
+def rewrite_outputs(
+    result: RewriteResult, seconds: float | None, accepted: list[bool] | None = None
+) -> tuple:
+    accepted = accepted if accepted is not None else [True] * len(result.changes)
     cites = _citation_choices(
         [c.citation for c in result.changes] + [f.citation for f in result.flags]
+    )
+    kept = sum(not a for a in accepted)
+    note = (
+        fmt.status_html(f"已保留上次的决定：{kept} 处改动仍为“不采纳”。", ok=True) if kept else ""
     )
     return (
         result.rewritten,
         fmt.diff_html(result.original, result.changes, accepted, result.flags),
-        fmt.change_rows(result.changes, accepted),
-        result.rewritten,
+        gr.update(value=fmt.change_rows(result.changes, accepted), interactive=True),
+        _final(result, accepted),
         fmt.flags_html(result.flags),
         _summary(result, seconds),
         gr.update(choices=cites, value=cites[0][1] if cites else None),
         Judged(result, feedback.new_id()),
+        gr.update(interactive=True),
+        note,
+    )
+
+
+def _carried(result: RewriteResult, rows: Any, judged: Judged | None) -> list[bool] | None:
+    """The agent's decisions on the previous rewrite, carried over to this one."""
+    if judged is None or rows is None:
+        return None
+    try:
+        before = decisions(rows, judged.result)
+    except Exception:  # noqa: BLE001 - a table that does not fit: start afresh
+        return None
+    return carry_decisions(judged.result.changes, before, result.changes)
+
+
+def on_draft_changed(draft: str, rows: Any, judged: Judged | None):
+    """The draft box changed (typing, IME, paste, undo): results of another draft go stale;
+    the final text and copying come back when the draft is the rewritten one again."""
+    if judged is None:
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    if is_stale(draft, judged):
+        return (
+            "",
+            gr.update(interactive=False),
+            gr.update(interactive=False),
+            fmt.status_html(STALE),
+        )
+    result = judged.result
+    return (
+        _final(result, decisions(rows, result)),
+        gr.update(interactive=True),
+        gr.update(interactive=True),
         "",
     )
 
 
-def on_rewrite(text: str, engine: str):
-    """Rewrite the draft; a streamed LLM rewrite shows as it arrives, then the validated result."""
+def on_rewrite(text: str, engine: str, rows: Any = None, judged: Judged | None = None):
+    """Rewrite the draft; a streamed LLM rewrite shows as it arrives, then the validated result.
+
+    Run again (after the agent edited the draft), the changes the agent had rejected stay
+    rejected (``carry_decisions``)."""
     t0 = time.perf_counter()
     try:
         textio.check_text(text)
@@ -167,6 +224,7 @@ def on_rewrite(text: str, engine: str):
                     gr.skip(),
                     gr.skip(),
                     None,
+                    gr.update(interactive=False),
                     fmt.streaming_html(item),
                 )
             if result is None:
@@ -176,13 +234,15 @@ def on_rewrite(text: str, engine: str):
     except Exception as err:  # noqa: BLE001 - the edge: every error becomes a message
         yield fail(err, REWRITE_OUTPUTS)
         return
-    yield rewrite_outputs(result, time.perf_counter() - t0)
+    yield rewrite_outputs(result, time.perf_counter() - t0, _carried(result, rows, judged))
 
 
-def on_toggle(rows: Any, judged: Judged | None):
+def on_toggle(rows: Any, judged: Judged | None, draft: str | None = None):
     """Apply only the accepted changes: the final text and the diff follow the table at once."""
     if judged is None:
         return gr.skip(), gr.skip(), ""
+    if draft is not None and is_stale(draft, judged):  # never a final text of an old draft
+        return "", gr.skip(), fmt.status_html(STALE)
     try:
         result = judged.result
         accepted = decisions(rows, result)
@@ -195,8 +255,10 @@ def on_toggle(rows: Any, judged: Judged | None):
         return fail(err, 3)
 
 
-def on_copy_final(final: str, rows: Any, judged: Judged | None):
+def on_copy_final(final: str, rows: Any, judged: Judged | None, draft: str | None = None):
     """Record the agent's decisions and the final text (the text is copied in the browser)."""
+    if draft is not None and is_stale(draft, judged):
+        return fmt.status_html(STALE)
     if judged is None or not judged.result.changes:
         return fmt.status_html("已复制。" if final else "", ok=True)
     try:
@@ -278,8 +340,9 @@ def send_to_rewrite(reply: str):
     """The reply goes to the rewrite tab (which then runs); an empty reply goes nowhere."""
     if not reply or not reply.strip():
         gr.Warning("回复是空的：请先起草或填写回复。", title="注意")
-        return gr.skip(), gr.skip()
-    return reply, gr.Tabs(selected="rewrite")
+        return gr.skip(), gr.skip(), gr.skip()
+    # The rewrite tab's results belong to the draft it had: they go with it.
+    return reply, gr.Tabs(selected="rewrite"), None
 
 
 # ---------------------------------------------------------------- knowledge

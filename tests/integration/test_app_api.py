@@ -19,7 +19,7 @@ from serving import start
 from drafter import feedback, settings
 from drafter.evaluation.suites import SUITES
 from drafter.knowledge.corpus import get_corpus
-from drafter.types import apply_changes
+from drafter.types import apply_changes, group_changes
 
 DRAFT = "你好，你的订单可能是明天到。你为什么不早点联系我们？"
 MESSAGE = "我的订单 2024052188 三天了还没发货，你们怎么回事？"
@@ -278,7 +278,8 @@ def test_rewrite_handler_then_reject_a_change_then_copy_records_feedback(indexed
     from drafter.web import handlers as h
 
     (out,) = _quiet(h.on_rewrite(DRAFT, "auto"))
-    rewritten, diff, rows, final, _flags, summary, _cites, judged, status = out
+    rewritten, diff, table, final, _flags, summary, _cites, judged, _copy, status = out
+    rows = table["value"]
     assert rewritten == final == judged.result.rewritten and status == ""
     assert len(rows) == len(judged.result.changes) and all(r[0] is True for r in rows)
     assert "<ins" in diff and "<del" in diff and "offline" in summary
@@ -292,6 +293,42 @@ def test_rewrite_handler_then_reject_a_change_then_copy_records_feedback(indexed
     h.on_copy_final(final2, rows, judged)  # copying again updates the same record
     (row,) = feedback.rows()
     assert row.final == final2 and [d.accepted for d in row.decisions] == [r[0] for r in rows]
+
+
+def test_results_of_an_edited_draft_are_stale_until_rewritten_and_decisions_carry_over(indexed):
+    """The agent rewrites, rejects a change, edits the draft (a 3天→5天 correction): the
+    old results can neither be toggled nor copied; rewriting again keeps the rejection and
+    the correction."""
+    from drafter.web import handlers as h
+
+    draft = "你好，你的退款可能3天内到账。你为什么不早点联系我们？"
+    (out,) = _quiet(h.on_rewrite(draft, "offline"))
+    judged, rows = out[7], out[2]["value"]
+    rows[0][0] = False  # reject the first change group
+    rejected = judged.result.changes[0]
+    edited = draft.replace("3天", "5天")
+    final, table, copy, status = h.on_draft_changed(edited, rows, judged)
+    assert final == "" and table["interactive"] is False and copy["interactive"] is False
+    assert "已修改" in status
+    final2, _, status2 = h.on_toggle(rows, judged, edited)  # a toggle on the stale table
+    assert final2 == "" and "已修改" in status2
+    assert "已修改" in h.on_copy_final("", rows, judged, edited) and feedback.count() == 0
+    # Undo back to the rewritten draft: the results are live again.
+    final3, table3, _, _ = h.on_draft_changed(draft, rows, judged)
+    assert table3["interactive"] is True and final3 == h._final(
+        judged.result, h.decisions(rows, judged.result)
+    )
+    # Rewrite the edited draft: the rejected change stays rejected, the edit is kept.
+    (out2,) = _quiet(h.on_rewrite(edited, "offline", rows, judged))
+    new_rows, new_final, new_judged = out2[2]["value"], out2[3], out2[7]
+    again = [
+        r[0]
+        for r, g in zip(new_rows, group_changes(new_judged.result.changes))
+        if (g.rule, g.before, g.after) == (rejected.rule, rejected.before, rejected.after)
+    ]
+    assert again == [False]
+    assert "5天" in new_final and rejected.before in new_final
+    assert "保留" in out2[-1]
 
 
 @pytest.mark.parametrize("shape", ["list", "strings", "dict", "pandas"])
@@ -338,7 +375,8 @@ def test_streamed_llm_rewrite_shows_partial_text_then_the_validated_result(fake_
     assert "物流延误" in partial[-1][-1]  # the text so far, in the status line
     # nothing unchecked can be copied: the result boxes and the decisions are empty meanwhile
     assert all(o[0] == "" and o[3] == "" and o[7] is None for o in partial)
-    assert final[0] == good and final[-2].result.engine == f"llm:{MODEL}"
+    assert all(o[8]["interactive"] is False for o in partial)  # nor copied with the button
+    assert final[0] == good and final[7].result.engine == f"llm:{MODEL}"
     assert f"llm:{MODEL}" in final[5]
 
 

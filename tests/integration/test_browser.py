@@ -189,6 +189,58 @@ def test_rewrite_shows_diff_and_changes_and_rejecting_updates_the_final_text(pag
     assert row.final == kept and [d.accepted for d in row.decisions][:2] == [False, True]
 
 
+def test_an_edited_draft_makes_the_results_stale_and_a_rewrite_keeps_the_decisions(page):
+    """The agent rewrites, rejects a change, corrects 3天 to 5天 in the draft: the old final
+    text cannot be copied; rewriting again keeps the rejection and the correction."""
+    draft = "你好，你的退款可能3天内到账。你为什么不早点联系我们？"
+    run_rewrite(page, draft)
+    first = rewrite(draft).changes[0]
+    accept_boxes(page).nth(0).click()  # reject the first change
+    page.wait_for_function(
+        "t => document.querySelector('#rw-final textarea').value === t",
+        arg=apply_changes(draft, rewrite(draft).changes[1:]),
+    )
+    edited = draft.replace("3天", "5天")
+    page.locator("#rw-draft textarea").click()
+    page.keyboard.press("End")
+    page.keyboard.press("Backspace")  # an edit by key...
+    page.keyboard.insert_text("？")  # ...and one as an IME sends it (no key events)
+    page.fill("#rw-draft textarea", edited)
+    page.wait_for_function(
+        "() => document.querySelector('#rw-status').innerText.includes('已修改')"
+    )
+    assert page.input_value("#rw-final textarea") == ""
+    assert page.locator("#rw-copy").is_disabled()
+    shot(page, "rewrite-stale", full=False)
+
+    page.click("#rw-run")
+    page.wait_for_function("() => document.querySelector('#rw-status').innerText.includes('保留')")
+    page.wait_for_function("() => !document.querySelector('#rw-copy').disabled", timeout=5000)
+    final = page.input_value("#rw-final textarea")
+    assert "5天" in final and first.before in final  # the correction and the rejection kept
+    assert not accept_boxes(page).nth(0).is_checked()
+
+
+def test_the_placeholder_reminder_follows_ime_input_and_backspace(page):
+    page.get_by_role("tab", name="起草").click()
+    page.fill("#dr-message textarea", MESSAGE)
+    page.locator("#dr-channel").get_by_text("邮件").click()
+    page.click("#dr-run")
+    page.wait_for_selector("#dr-placeholders .dr-ph")
+    reply = page.input_value("#dr-reply textarea")
+    count = page.locator("#dr-placeholders .dr-ph").count()
+    start = reply.index("【")
+    end = reply.index("】", start) + 1
+    # Select the first placeholder and type over it as an IME does (insertText only).
+    page.locator("#dr-reply textarea").evaluate(
+        "(e, r) => { e.focus(); e.setSelectionRange(r[0], r[1]); }", [start, end]
+    )
+    page.keyboard.insert_text("三个工作日内")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#dr-placeholders .dr-ph').length === n", arg=count - 1
+    )
+
+
 def test_script_and_onerror_in_a_draft_stay_inert(page):
     run_rewrite(page, DRAFT + EVIL)
     page.wait_for_selector("#rw-flags .dr-flag-item")

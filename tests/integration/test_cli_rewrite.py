@@ -316,3 +316,27 @@ def test_a_full_disk_on_stdout_is_one_sentence(tmp_path):
         )
     err = proc.stderr.decode()
     assert proc.returncode == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "endless"])
+def test_an_endless_standard_input_is_refused_once_it_is_too_long(tmp_path, source):
+    """`drafter check - < /dev/zero` (or `yes … |`): refused as soon as the input passes what
+    a draft of DRAFTER_MAX_CHARS can be, never read to its end."""
+    env = {**os.environ, "DRAFTER_HOME": str(tmp_path), "DRAFTER_MAX_CHARS": "1000"}
+    cmd = [sys.executable, "-m", "drafter.cli.main", "check", "-"]
+    if source == "/dev/zero":
+        with open("/dev/zero", "rb") as zero:
+            proc = subprocess.run(
+                cmd, stdin=zero, capture_output=True, env=env, timeout=60, check=False
+            )
+    else:
+        feeder = subprocess.Popen(["yes", "你为什么不早说"], stdout=subprocess.PIPE)
+        try:
+            proc = subprocess.run(
+                cmd, stdin=feeder.stdout, capture_output=True, env=env, timeout=60, check=False
+            )
+        finally:
+            feeder.kill()
+            feeder.wait()
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and "太长" in err and len(err.strip().splitlines()) == 1

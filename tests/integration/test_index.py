@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from drafter.core import Drafter
@@ -117,7 +118,7 @@ def test_search_builds_a_missing_index(capsys):
 def test_a_corrupt_manifest_is_reported_and_rebuild_repairs_it():
     index_mod.build_index()
     (index_mod.index_root() / "manifest.json").write_text("{half", encoding="utf-8")
-    with pytest.raises(IndexMissingError, match="--rebuild"):
+    with pytest.raises(IndexMissingError, match="drafter index"):
         retrieval.search("道歉", k=1)
     assert index_mod.build_index(rebuild=True).built
     assert retrieval.search("道歉", k=1)
@@ -127,7 +128,7 @@ def test_a_half_written_build_is_reported(monkeypatch):
     index_mod.build_index()
     build = index_mod.read_manifest()["build"]
     shutil.rmtree(index_mod.index_root() / build / "bm25")
-    with pytest.raises(IndexMissingError, match="--rebuild"):
+    with pytest.raises(IndexMissingError, match="drafter index"):
         Drafter().search("道歉", k=1)  # a new instance opens the index anew
 
 
@@ -236,6 +237,8 @@ def _live() -> Path:
 
 DAMAGES = {
     "vectors removed": lambda b: (b / "vectors.npy").unlink(),
+    "vectors emptied": lambda b: (b / "vectors.npy").write_bytes(b""),
+    "vectors of another shape": lambda b: np.save(b / "vectors.npy", np.zeros((7, 3))),
     "idf truncated": lambda b: (b / "idf.npy").write_bytes(b"\x93NUMPY"),
     "bm25 removed": lambda b: shutil.rmtree(b / "bm25"),
     "bm25 truncated": lambda b: (b / "bm25" / "docs.npy").write_bytes(b"\x93NUMPY\x01\x00"),

@@ -408,3 +408,11 @@ def test_export_to_a_bad_path_is_one_sentence(where, tmp_path, capsys):
     assert main(["feedback", "export", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_export_to_dash_is_standard_output(result, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    feedback.record(DRAFT, result.rewritten, "offline", result.changes, _all(result))
+    assert main(["feedback", "export", "--out", "-"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["text"] == DRAFT
+    assert not (tmp_path / "-").exists()

@@ -77,6 +77,8 @@ def run(args: argparse.Namespace, app: Drafter) -> int:
 
     from drafter.evaluation import feedback_cases
 
+    if args.out is not None and str(args.out) == "-":
+        args.out = None  # `-`: standard output, as everywhere else
     if args.out is not None:
         _check_target(args.out, allow_tracked=args.into_repository)
     records = feedback.rows()
@@ -112,6 +114,9 @@ def _check_target(out: Path, *, allow_tracked: bool) -> None:
     if target.is_dir():
         raise InputError(f"{out} 是文件夹：请给出要写入的文件名（如 {out}/feedback.jsonl）。")
     folder = target.parent
+    blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise InputError(f"{blocking} 是文件，不是文件夹：无法在它下面写入 {out}。")
     if not folder.is_dir():
         raise InputError(f"文件夹 {folder} 不存在：请先创建它，或换一个位置。")
     if target.exists() and not target.is_file():

@@ -124,7 +124,7 @@ def run(args: argparse.Namespace, app: Drafter) -> int:
     from drafter.cli.io import print_json, read_input
 
     rewrite = _engine(args.engine)
-    raw = read_input(args.file, what="草稿")
+    raw = read_input(args.file, what="草稿", batch=args.jsonl)
     if args.jsonl:
         if not raw.strip():
             from drafter.errors import InputError
