@@ -24,9 +24,18 @@ LLM_CONCURRENCY = 16  # an LLM call mostly waits on the network
 SAMPLE_DRAFT = "你好，你的订单可能是明天到。你为什么不早点联系我们？"
 SAMPLE_MESSAGE = "我的订单 2024052188 三天了还没发货，你们怎么回事？"
 
-# Copy a text to the clipboard in the browser (with a fallback outside secure contexts).
-COPY_JS = """(text) => {
+# The one copy action of the rewrite tab: when phrases flagged or placeholders (【…】) are
+# left in the final text (#rw-open says how many), the agent is asked first; then the text
+# goes to the clipboard (with a fallback outside secure contexts) and the handler records the
+# decisions. Cancelled, the handler gets COPY_CANCELLED instead of the text and records nothing.
+COPY_CANCELLED = "\u0000drafter:copy-cancelled"
+COPY_JS = """(text, ...rest) => {
   text = text || "";
+  const open = document.querySelector("#rw-open .dr-open");
+  const n = open ? parseInt(open.dataset.open || "0", 10) : 0;
+  if (n > 0 && !window.confirm(`还有 ${n} 处未处理，仍要复制？`)) {
+    return [CANCELLED, ...rest];
+  }
   const fallback = () => {
     const ta = document.createElement("textarea");
     ta.value = text; ta.setAttribute("readonly", ""); ta.style.position = "fixed";
@@ -38,8 +47,8 @@ COPY_JS = """(text) => {
       navigator.clipboard.writeText(text).catch(fallback);
     } else { fallback(); }
   } catch (e) { fallback(); }
-  return [text];
-}"""
+  return [text, ...rest];
+}""".replace("CANCELLED", repr(COPY_CANCELLED).replace("'", '"'))
 
 SCROLL_TO_PASSAGE_JS = """() => {
   setTimeout(() => {
@@ -111,6 +120,7 @@ def _rewrite_tab(engine_info: tuple) -> dict:
             )
         with gr.Column(scale=1, min_width=200):
             c["copy"] = gr.Button("复制最终稿", variant="primary", elem_id="rw-copy")
+            c["open"] = gr.HTML(elem_id="rw-open")
             c["copy_status"] = gr.HTML(elem_id="rw-copy-status")
     gr.Markdown("#### 需要人工处理的提示")
     c["flags"] = gr.HTML(fmt.flags_html([]), elem_id="rw-flags")
@@ -375,6 +385,7 @@ def _build(h: Any, api: Any) -> gr.Blocks:
             rw["cite"],
             rw["state"],
             rw["copy"],
+            rw["open"],
             rw["status"],
         ]
         assert len(rewrite_outputs) == h.REWRITE_OUTPUTS
@@ -394,7 +405,7 @@ def _build(h: Any, api: Any) -> gr.Blocks:
         rw["draft"].change(
             h.on_draft_changed,
             [rw["draft"], rw["changes"], rw["state"]],
-            [rw["final"], rw["changes"], rw["copy"], rw["status"]],
+            [rw["final"], rw["changes"], rw["copy"], rw["open"], rw["status"]],
             show_progress="hidden",
             trigger_mode="always_last",
             **private,
@@ -402,15 +413,15 @@ def _build(h: Any, api: Any) -> gr.Blocks:
         rw["changes"].input(
             h.on_toggle,
             [rw["changes"], rw["state"], rw["draft"]],
-            [rw["final"], rw["diff"], rw["copy_status"]],
+            [rw["final"], rw["diff"], rw["open"], rw["copy_status"]],
             show_progress="hidden",
             **private,
         )
-        rw["copy"].click(None, [rw["final"]], None, js=COPY_JS, **private)
         rw["copy"].click(
             h.on_copy_final,
             [rw["final"], rw["changes"], rw["state"], rw["draft"]],
             [rw["copy_status"]],
+            js=COPY_JS,
             show_progress="hidden",
             **private,
         )

@@ -168,6 +168,21 @@ def citations_html(citations: Sequence[Citation]) -> str:
     return f'<ol class="dr-citations">{items}</ol>'
 
 
+def open_items_html(flags: int, placeholders: Sequence[str]) -> str:
+    """What the final text still needs before it is sent; ``data-open`` is read by the copy
+    button, which asks before copying while it is not 0."""
+    n = flags + len(placeholders)
+    if not n:
+        return '<div class="dr-open" data-open="0"></div>'
+    parts = []
+    if flags:
+        parts.append(f"提示 {flags} 处")
+    if placeholders:
+        chips = "".join(f'<span class="dr-ph">{_e(p)}</span>' for p in placeholders)
+        parts.append(f"未填写的占位符 {len(placeholders)} 处：{chips}")
+    return f'<div class="dr-open" data-open="{n}" role="status">发送前还有 {n} 处未处理：{"；".join(parts)}</div>'
+
+
 def placeholders_html(placeholders: Sequence[str]) -> str:
     if not placeholders:
         return _empty("没有待填写的占位符。")

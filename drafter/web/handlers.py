@@ -8,6 +8,7 @@ is never overwritten on failure, and no traceback reaches the page.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -129,8 +130,22 @@ def _citation_choices(citations) -> list[tuple[str, str]]:
     return [(label, value) for value, label in seen.items()]
 
 
-# rewritten, diff, changes, final, flags, summary, cites, state, copy button, status
-REWRITE_OUTPUTS = 10
+# rewritten, diff, changes, final, flags, summary, cites, state, copy button, open items, status
+REWRITE_OUTPUTS = 11
+COPY_CANCELLED = "\u0000drafter:copy-cancelled"  # what the copy button's script sends instead
+# A placeholder inside a line (我们会在【处理时间】前回复您); one opening a line is a label.
+INLINE_PLACEHOLDER = re.compile(r"(?<=[^\s])【[^】\n]{1,30}】")
+
+
+def open_items(final: str, result: RewriteResult) -> str:
+    """What is still to be handled in the final text: flagged phrases still in it and
+    placeholders (【…】) inside a line, the composer's kind (a 【通话记录】 or 【客户】 opening a
+    line is a label, not a blank)."""
+    flags = sum(1 for f in result.flags if f.text and f.text in final)
+    holes = INLINE_PLACEHOLDER.findall(final)
+    return fmt.open_items_html(flags, holes)
+
+
 STALE = (
     "草稿已修改，下面的结果是旧草稿的：请重新改写（已拒绝的改动会保留）。在此之前不能勾选或复制。"
 )
@@ -162,6 +177,7 @@ def rewrite_outputs(
         gr.update(choices=cites, value=cites[0][1] if cites else None),
         Judged(result, feedback.new_id()),
         gr.update(interactive=True),
+        open_items(_final(result, accepted), result),
         note,
     )
 
@@ -181,19 +197,22 @@ def on_draft_changed(draft: str, rows: Any, judged: Judged | None):
     """The draft box changed (typing, IME, paste, undo): results of another draft go stale;
     the final text and copying come back when the draft is the rewritten one again."""
     if judged is None:
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
     if is_stale(draft, judged):
         return (
             "",
             gr.update(interactive=False),
             gr.update(interactive=False),
+            "",
             fmt.status_html(STALE),
         )
     result = judged.result
+    final = _final(result, decisions(rows, result))
     return (
-        _final(result, decisions(rows, result)),
+        final,
         gr.update(interactive=True),
         gr.update(interactive=True),
+        open_items(final, result),
         "",
     )
 
@@ -225,6 +244,7 @@ def on_rewrite(text: str, engine: str, rows: Any = None, judged: Judged | None =
                     gr.skip(),
                     None,
                     gr.update(interactive=False),
+                    "",
                     fmt.streaming_html(item),
                 )
             if result is None:
@@ -240,23 +260,27 @@ def on_rewrite(text: str, engine: str, rows: Any = None, judged: Judged | None =
 def on_toggle(rows: Any, judged: Judged | None, draft: str | None = None):
     """Apply only the accepted changes: the final text and the diff follow the table at once."""
     if judged is None:
-        return gr.skip(), gr.skip(), ""
+        return gr.skip(), gr.skip(), gr.skip(), ""
     if draft is not None and is_stale(draft, judged):  # never a final text of an old draft
-        return "", gr.skip(), fmt.status_html(STALE)
+        return "", gr.skip(), "", fmt.status_html(STALE)
     try:
         result = judged.result
         accepted = decisions(rows, result)
+        final = _final(result, accepted)
         return (
-            _final(result, accepted),
+            final,
             fmt.diff_html(result.original, result.changes, accepted, result.flags),
+            open_items(final, result),
             "",
         )
     except Exception as err:  # noqa: BLE001
-        return fail(err, 3)
+        return fail(err, 4)
 
 
 def on_copy_final(final: str, rows: Any, judged: Judged | None, draft: str | None = None):
     """Record the agent's decisions and the final text (the text is copied in the browser)."""
+    if final == COPY_CANCELLED:
+        return fmt.status_html("没有复制：请先处理提示和占位符。", ok=True)
     if draft is not None and is_stale(draft, judged):
         return fmt.status_html(STALE)
     if judged is None or not judged.result.changes:

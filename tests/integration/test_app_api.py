@@ -278,13 +278,13 @@ def test_rewrite_handler_then_reject_a_change_then_copy_records_feedback(indexed
     from drafter.web import handlers as h
 
     (out,) = _quiet(h.on_rewrite(DRAFT, "auto"))
-    rewritten, diff, table, final, _flags, summary, _cites, judged, _copy, status = out
+    rewritten, diff, table, final, _flags, summary, _cites, judged, _copy, _open, status = out
     rows = table["value"]
     assert rewritten == final == judged.result.rewritten and status == ""
     assert len(rows) == len(judged.result.changes) and all(r[0] is True for r in rows)
     assert "<ins" in diff and "<del" in diff and "offline" in summary
     rows[0][0] = False
-    final2, diff2, _ = h.on_toggle(rows, judged)
+    final2, diff2, _open, _ = h.on_toggle(rows, judged)
     kept = judged.result.changes[1:]
     assert final2 == apply_changes(DRAFT, kept)
     assert "dr-rejected" in diff2
@@ -307,14 +307,14 @@ def test_results_of_an_edited_draft_are_stale_until_rewritten_and_decisions_carr
     rows[0][0] = False  # reject the first change group
     rejected = judged.result.changes[0]
     edited = draft.replace("3天", "5天")
-    final, table, copy, status = h.on_draft_changed(edited, rows, judged)
+    final, table, copy, _open, status = h.on_draft_changed(edited, rows, judged)
     assert final == "" and table["interactive"] is False and copy["interactive"] is False
     assert "已修改" in status
-    final2, _, status2 = h.on_toggle(rows, judged, edited)  # a toggle on the stale table
+    final2, _, _, status2 = h.on_toggle(rows, judged, edited)  # a toggle on the stale table
     assert final2 == "" and "已修改" in status2
     assert "已修改" in h.on_copy_final("", rows, judged, edited) and feedback.count() == 0
     # Undo back to the rewritten draft: the results are live again.
-    final3, table3, _, _ = h.on_draft_changed(draft, rows, judged)
+    final3, table3, _, _, _ = h.on_draft_changed(draft, rows, judged)
     assert table3["interactive"] is True and final3 == h._final(
         judged.result, h.decisions(rows, judged.result)
     )
@@ -587,3 +587,18 @@ def test_one_client_cannot_hold_every_connection_and_idle_ones_are_closed(indexe
             s.close()
     finally:
         app.close()
+
+
+def test_open_items_count_flags_left_and_inline_placeholders_not_labels(indexed):
+    from drafter.web import handlers as h
+
+    draft = "【通话记录】\n客户：快递没到。\n坐席：一定是你搞错了，我们会在【处理时间】前回复。"
+    (out,) = _quiet(h.on_rewrite(draft, "offline"))
+    judged, open_html = out[7], out[9]
+    assert judged.result.flags  # 一定是你搞错了 is flagged
+    assert 'data-open="2"' in open_html and "【处理时间】" in open_html
+    assert "【通话记录】" not in open_html  # a label opening a line is no blank
+    filled = out[3].replace("【处理时间】", "明天中午").replace("一定是您搞错了", "")
+    assert 'data-open="0"' in h.open_items(filled.replace("一定是你搞错了", ""), judged.result)
+    assert "没有复制" in h.on_copy_final(h.COPY_CANCELLED, out[2]["value"], judged, draft)
+    assert feedback.count() == 0

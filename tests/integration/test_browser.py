@@ -181,6 +181,7 @@ def test_rewrite_shows_diff_and_changes_and_rejecting_updates_the_final_text(pag
     assert page.locator("#rw-diff #dr-diff-body .dr-rejected").count() == 1
     shot(page, "rewrite-rejected")
 
+    page.once("dialog", lambda d: d.accept())  # a flag is left: the copy asks first
     page.click("#rw-copy")
     page.wait_for_selector("#rw-copy-status .dr-ok")
     assert "拒绝 1 处" in page.inner_text("#rw-copy-status")
@@ -219,6 +220,96 @@ def test_an_edited_draft_makes_the_results_stale_and_a_rewrite_keeps_the_decisio
     final = page.input_value("#rw-final textarea")
     assert "5天" in final and first.before in final  # the correction and the rejection kept
     assert not accept_boxes(page).nth(0).is_checked()
+
+
+def test_copy_asks_while_flags_or_placeholders_are_left(page, served_drafter):
+    draft = "你好，一定是你搞错了，我们会在【处理时间】前给你回复。"
+    run_rewrite(page, draft)
+    page.wait_for_selector('#rw-open .dr-open[data-open="2"]')
+    with served_drafter.state.active():
+        before = feedback.count()
+    asked: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    page.click("#rw-copy")
+    page.wait_for_function(
+        "() => document.querySelector('#rw-copy-status').innerText.includes('没有复制')"
+    )
+    assert asked == ["还有 2 处未处理，仍要复制？"]
+    with served_drafter.state.active():
+        assert feedback.count() == before  # nothing recorded for a copy called off
+    page.once("dialog", lambda d: answer(d, True))
+    page.click("#rw-copy")
+    page.wait_for_function(
+        "() => document.querySelector('#rw-copy-status').innerText.includes('已复制')"
+    )
+    assert len(asked) == 2
+
+
+CONTRAST_JS = """(sel) => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (e) => {
+    for (; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  return [...document.querySelectorAll(sel)].map((e) => {
+    const a = lum(rgb(getComputedStyle(e).color)), b = lum(background(e));
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  });
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_highlights_are_readable_in_light_and_dark_mode(browser, app_url, indexed, scheme):
+    ctx = browser.new_context(
+        viewport={"width": 1440, "height": 900}, locale="zh-CN", color_scheme=scheme
+    )
+    ctx.set_default_timeout(TIMEOUT)
+    try:
+        pg = ctx.new_page()
+        pg.goto(app_url)
+        pg.wait_for_selector("#rw-draft textarea")
+        assert pg.evaluate("document.body.classList.contains('dark')") == (scheme == "dark")
+        run_rewrite(pg, "你好，一定是你搞错了，我们会在【处理时间】前给你回复。")
+        for sel in ("#rw-diff mark.dr-flag", "#rw-diff del", "#rw-diff ins", "#rw-open .dr-ph"):
+            ratios = pg.evaluate(CONTRAST_JS, sel)
+            assert ratios and min(ratios) >= 4.5, (scheme, sel, ratios)
+        shot(pg, f"rewrite-{scheme}", full=False)
+    finally:
+        ctx.close()
+
+
+def test_nothing_scrolls_sideways_on_a_phone(browser, app_url, indexed):
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    ctx.set_default_timeout(TIMEOUT)
+    wide = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    try:
+        pg = ctx.new_page()
+        pg.goto(app_url)
+        pg.wait_for_selector("#rw-draft textarea")
+        run_rewrite(pg, DRAFT)
+        overflow = {"改写": pg.evaluate(wide)}
+        shot(pg, "phone-rewrite")
+        for name in ("起草", "知识库", "评测"):
+            pg.get_by_role("tab", name=name).click()
+            pg.wait_for_timeout(300)
+            overflow[name] = pg.evaluate(wide)
+        assert all(v <= 0 for v in overflow.values()), overflow
+    finally:
+        ctx.close()
 
 
 def test_the_placeholder_reminder_follows_ime_input_and_backspace(page):
