@@ -360,10 +360,22 @@ def build_app(drafter: Drafter | None = None) -> gr.Blocks:
 def _build(h: Any, api: Any) -> gr.Blocks:
     private = {"api_visibility": "private"}
     engine_info = h.engine_choices()
+    from drafter.state import current
+
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True) as app:
-        gr.Markdown(
-            f"## {TITLE}　<small>按团队手册改写客服草稿、起草回复，每处修改都有依据</small>"
-        )
+        with gr.Row(equal_height=True, elem_classes=["dr-head"]):
+            gr.Markdown(
+                f"## {TITLE}　<small>按团队手册改写客服草稿、起草回复，每处修改都有依据</small>"
+            )
+            if current().settings.auth.strip():  # a login: and a way out of it
+                gr.Button(
+                    "退出登录",
+                    link="/logout",
+                    size="sm",
+                    scale=0,
+                    min_width=100,
+                    elem_id="dr-logout",
+                )
         with gr.Tabs(selected="rewrite", elem_id="dr-tabs") as tabs:
             with gr.Tab("改写", id="rewrite", elem_id="tab-rewrite"):
                 rw = _rewrite_tab(engine_info)

@@ -7,6 +7,7 @@ No function here decides anything: they only render what the library returned.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from difflib import SequenceMatcher
 from html import escape
@@ -105,6 +106,18 @@ def text_diff_html(before: str, after: str) -> str:
     return f'<div class="dr-diff">{"".join(out)}</div>'
 
 
+def rule_label(rule: str) -> str:
+    """What an agent reads for a rule: its description in the rule pack without the examples
+    in brackets (称呼客户用“您”，不用“你”), else the id (a rule of a model, say)."""
+    try:
+        from drafter.rules.pack import get_pack
+
+        description = get_pack().by_id(rule).description
+    except Exception:  # noqa: BLE001 - an unknown rule keeps its id
+        return rule
+    return re.sub(r"（[^）]*）", "", description).strip() or rule
+
+
 def change_rows(changes: Sequence[Change], accepted: Sequence[bool] | None = None) -> list[list]:
     """Rows of the change table, one per group of identical changes (你 → 您 ×22, accepted or
     rejected together): [采纳, #, 规则, 原文 → 改为, 说明, 依据] (plain text cells)."""
@@ -119,7 +132,7 @@ def change_rows(changes: Sequence[Change], accepted: Sequence[bool] | None = Non
             [
                 ok,
                 i,
-                g.rule,
+                rule_label(g.rule),
                 f"{g.before} → {after}{times}",
                 g.explanation,
                 citation_text(g.citation),
@@ -141,7 +154,7 @@ def flags_html(flags: Sequence[Flag]) -> str:
         )
         items.append(
             f'<li class="dr-flag-item"><div><mark class="dr-flag">{_e(f.text)}</mark> '
-            f'<code class="dr-rule">{_e(f.rule)}</code></div>'
+            f'<span class="dr-rule" title="{_e(f.rule)}">{_e(rule_label(f.rule))}</span></div>'
             f"<div>{_e(f.message)}</div>{suggestion}"
             f'<div class="dr-cite-line">依据：{citation_html(f.citation)}</div></li>'
         )

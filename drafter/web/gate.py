@@ -9,6 +9,9 @@ The LanguageTool API (``/v2/``) has its own login (Basic or ``username``/``apiKe
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
 
@@ -34,6 +37,13 @@ PUBLIC_PATHS = frozenset(
 )
 PUBLIC_PREFIXES = ("/assets/", "/static/", "/svelte/", "/gradio_api/assets/", "/v2/")
 
+LOGIN_PATHS = ("/login", "/login/")
+# Wrong passwords from one address: after FAILURES within WINDOW_S seconds, logins from it
+# are refused for LOCK_S seconds (a guess every few seconds at most, not 30 in half a second).
+FAILURES = 5
+WINDOW_S = 300.0
+LOCK_S = 60.0
+
 Tokens = Callable[[], tuple[str, dict]]
 """(gradio's cookie id, its tokens → user map), read at each request (a login adds a token)."""
 
@@ -45,6 +55,58 @@ class LoginGate:
         self.app = app
         self.users = [(u.encode(), p.encode()) for u, p in users]
         self.tokens = tokens
+        self._failed: dict[str, list[float]] = {}
+        self._locked: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ login throttling
+
+    def _wait(self, client: str) -> float:
+        """Seconds before ``client`` may try to log in again (0: now)."""
+        with self._lock:
+            until = self._locked.get(client, 0.0)
+            left = until - time.monotonic()
+            if left <= 0 and client in self._locked:
+                del self._locked[client]
+            return max(0.0, left)
+
+    def _outcome(self, client: str, status: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if status < 400:
+                self._failed.pop(client, None)
+                return
+            recent = [t for t in self._failed.get(client, []) if now - t < WINDOW_S]
+            recent.append(now)
+            if len(recent) >= FAILURES:
+                self._locked[client] = now + LOCK_S
+                recent = []
+            self._failed[client] = recent
+            if len(self._failed) > 10_000:  # bounded: the oldest addresses go
+                for key in list(self._failed)[:1000]:
+                    self._failed.pop(key, None)
+
+    async def _login(self, scope, receive, send) -> None:
+        client = (scope.get("client") or ("?", 0))[0]
+        wait = self._wait(client)
+        if wait > 0:
+            seconds = int(wait) + 1
+            await _refuse(
+                send,
+                429,
+                {"detail": f"登录失败次数过多，请 {seconds} 秒后再试。"},
+                [(b"retry-after", str(seconds).encode())],
+            )
+            return
+        status = [200]
+
+        async def watch(message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        self._outcome(client, status[0])
 
     def _logged_in(self, headers: dict[bytes, bytes]) -> bool:
         given = credentials.basic(headers.get(b"authorization", b""))
@@ -78,22 +140,34 @@ class LoginGate:
             return
         path = scope.get("path", "")
         method = scope.get("method", "GET")
+        if scope["type"] == "http" and method == "POST" and path in LOGIN_PATHS:
+            await self._login(scope, receive, send)
+            return
         if self.public(method, path) or self._logged_in(dict(scope.get("headers") or [])):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        body = b'{"detail": "Not authenticated"}'
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"www-authenticate", b'Basic realm="drafter", charset="UTF-8"'),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+        await _refuse(
+            send,
+            401,
+            {"detail": "Not authenticated"},
+            [(b"www-authenticate", b'Basic realm="drafter", charset="UTF-8"')],
         )
-        await send({"type": "http.response.body", "body": body})
+
+
+async def _refuse(send, status: int, body: dict, headers: list[tuple[bytes, bytes]]) -> None:
+    data = json.dumps(body, ensure_ascii=False).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(data)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})

@@ -602,3 +602,29 @@ def test_open_items_count_flags_left_and_inline_placeholders_not_labels(indexed)
     assert 'data-open="0"' in h.open_items(filled.replace("一定是你搞错了", ""), judged.result)
     assert "没有复制" in h.on_copy_final(h.COPY_CANCELLED, out[2]["value"], judged, draft)
     assert feedback.count() == 0
+
+
+def test_wrong_passwords_are_throttled_then_the_right_one_works_later(monkeypatch, indexed):
+    from drafter.web import gate
+
+    monkeypatch.setattr(gate, "LOCK_S", 1.0)
+    app, url = start(auth=f"{USER[0]}:{USER[1]}")
+    try:
+        login = url.rstrip("/") + "/login"
+        codes = [
+            httpx.post(login, data={"username": USER[0], "password": "nope"}).status_code
+            for _ in range(gate.FAILURES + 2)
+        ]
+        assert codes[: gate.FAILURES] == [400] * gate.FAILURES and codes[-1] == 429
+        r = httpx.post(login, data={"username": USER[0], "password": USER[1]})
+        assert r.status_code == 429 and "秒后再试" in r.json()["detail"]
+        assert r.headers["retry-after"]
+        import time
+
+        time.sleep(1.2)
+        ok = httpx.post(login, data={"username": USER[0], "password": USER[1]})
+        assert ok.status_code == 200
+        page = httpx.get(url, cookies=ok.cookies)
+        assert "退出登录" in page.text or "/logout" in page.text
+    finally:
+        app.close()

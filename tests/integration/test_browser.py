@@ -19,6 +19,7 @@ from drafter import feedback
 from drafter.core import Drafter
 from drafter.rules.engine import rewrite_offline as rewrite
 from drafter.types import apply_changes
+from drafter.web.format import rule_label
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -167,7 +168,7 @@ def test_rewrite_shows_diff_and_changes_and_rejecting_updates_the_final_text(pag
     assert all(boxes.nth(i).is_checked() for i in range(boxes.count()))
     cells = page.locator('#rw-changes [role="gridcell"][data-col="2"]')
     assert [cells.nth(i).inner_text().strip() for i in range(cells.count())] == [
-        c.rule for c in expected.changes
+        rule_label(c.rule) for c in expected.changes
     ]
     assert "一定是你搞错了" in page.inner_text("#rw-flags")  # a flag with its suggestion
     assert "建议" in page.inner_text("#rw-flags")
