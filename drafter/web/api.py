@@ -32,7 +32,14 @@ def serve_stateless(app: gr.Blocks) -> None:
     _blocks[:] = [app]
 
 
-def _forget(request: gr.Request | None) -> None:
+def _forget() -> None:
+    """Drop the session of the call being answered, once a few later calls have finished.
+
+    The request comes from gradio's context, not a ``gr.Request`` parameter: such a parameter
+    changes the endpoint's signature (a REST call with the text alone was refused)."""
+    from gradio.context import LocalContext
+
+    request = LocalContext.request.get(None)
     session = getattr(request, "session_hash", None)
     if not session or not _blocks:
         return
@@ -46,7 +53,7 @@ def _forget(request: gr.Request | None) -> None:
                 holder.time_last_used.pop(old, None)
 
 
-def rewrite(text: str, engine: str = "auto", request: gr.Request = None) -> dict:  # type: ignore[assignment]
+def rewrite(text: str, engine: str = "auto") -> dict:
     """Rewrite a Chinese customer-service draft into the house tone, every change explained and cited.
 
     Returns the RewriteResult JSON: original, rewritten, engine, changes (rule, start, end,
@@ -62,15 +69,10 @@ def rewrite(text: str, engine: str = "auto", request: gr.Request = None) -> dict
     except Exception as err:  # noqa: BLE001 - the edge: one sentence for the caller
         raise gr.Error(problem(err), title="出错了", print_exception=False) from None
     finally:
-        _forget(request)
+        _forget()
 
 
-def draft(
-    message: str,
-    channel: str = "chat",
-    engine: str = "auto",
-    request: gr.Request = None,  # type: ignore[assignment]
-) -> dict:
+def draft(message: str, channel: str = "chat", engine: str = "auto") -> dict:
     """Draft a reply to a customer's message, grounded in the team's manuals.
 
     Returns the DraftResult JSON: message, reply, channel, engine, situation, facts,
@@ -87,4 +89,4 @@ def draft(
     except Exception as err:  # noqa: BLE001
         raise gr.Error(problem(err), title="出错了", print_exception=False) from None
     finally:
-        _forget(request)
+        _forget()

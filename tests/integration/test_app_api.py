@@ -189,7 +189,7 @@ def test_login_covers_every_route(auth_server, indexed):
         Client(auth_server, verbose=False)
     assert httpx.get(f"{base}/config").status_code == 401
     assert httpx.get(f"{base}/gradio_api/info").status_code == 401
-    r = httpx.post(f"{base}/gradio_api/call/rewrite", json={"data": [DRAFT]})
+    r = httpx.post(f"{base}/gradio_api/call/rewrite", json={"data": [DRAFT, "auto"]})
     assert r.status_code == 401
     assert (
         httpx.post(
@@ -523,6 +523,19 @@ def test_engine_selector_follows_the_llm_configuration(monkeypatch):
 
 
 # ---------------------------------------------------------------- bounded under load
+
+
+def test_a_rest_call_as_readme_shows_it(server, indexed):
+    """As README shows scripts calling it: POST every parameter, read the event stream."""
+    import json
+
+    base = server.rstrip("/")
+    r = httpx.post(f"{base}/gradio_api/call/rewrite", json={"data": [DRAFT, "auto"]})
+    assert r.status_code == 200
+    stream = httpx.get(f"{base}/gradio_api/call/rewrite/{r.json()['event_id']}", timeout=30)
+    assert "event: complete" in stream.text
+    (out,) = json.loads(stream.text.rsplit("data: ", 1)[1])
+    assert_rewrite_contract(out, DRAFT)
 
 
 def test_api_calls_keep_no_session_state(served, indexed):
