@@ -313,11 +313,17 @@ def test_nothing_scrolls_sideways_on_a_phone(browser, app_url, indexed):
         ctx.close()
 
 
+def draft_email(pg) -> None:
+    """The 起草 tab: the sample customer message drafted as an e-mail reply."""
+    pg.get_by_role("tab", name="起草").click()
+    pg.fill("#dr-message textarea", MESSAGE)
+    pg.locator("#dr-channel").get_by_text("邮件").click()
+    pg.click("#dr-run")
+    pg.wait_for_function("() => document.querySelector('#dr-reply textarea').value.length > 20")
+
+
 def test_the_placeholder_reminder_follows_ime_input_and_backspace(page):
-    page.get_by_role("tab", name="起草").click()
-    page.fill("#dr-message textarea", MESSAGE)
-    page.locator("#dr-channel").get_by_text("邮件").click()
-    page.click("#dr-run")
+    draft_email(page)
     page.wait_for_selector("#dr-placeholders .dr-ph")
     reply = page.input_value("#dr-reply textarea")
     count = page.locator("#dr-placeholders .dr-ph").count()
@@ -359,11 +365,7 @@ def test_errors_are_shown_and_the_draft_is_kept(page):
 
 
 def test_draft_a_reply_then_send_it_to_the_rewrite_tab(page):
-    page.get_by_role("tab", name="起草").click()
-    page.fill("#dr-message textarea", MESSAGE)
-    page.locator("#dr-channel").get_by_text("邮件").click()
-    page.click("#dr-run")
-    page.wait_for_function("() => document.querySelector('#dr-reply textarea').value.length > 20")
+    draft_email(page)
     reply = page.input_value("#dr-reply textarea")
     assert "2024052188" in reply and "【" in reply
     assert page.locator("#dr-citations li").count() >= 3
