@@ -252,21 +252,9 @@ def test_a_lock_released_within_the_wait_is_retried_not_lost(result, monkeypatch
     assert feedback.count() == 1 and feedback.pending() == 0
 
 
-def test_a_read_only_database_is_one_sentence(result, tmp_path, monkeypatch, capsys):
-    import os
-
-    if os.geteuid() == 0:
-        pytest.skip("root writes read-only files")
-    target = tmp_path / "fb.db"
-    monkeypatch.setenv("DRAFTER_FEEDBACK_DB", str(target))
-    feedback.count()
-    target.chmod(0o444)
-    with pytest.raises(FeedbackStoreError, match="只读"):
-        feedback.record(DRAFT, result.rewritten, "offline", result.changes, _all(result))
-
-
-def test_a_read_only_database_through_sqlite_itself(result, tmp_path, monkeypatch):
-    """As root file modes do not stop writes: a database opened read-only does."""
+def test_a_read_only_database_is_one_sentence(result, tmp_path, monkeypatch):
+    """A database the process may not write (opened read-only: file modes do not stop root,
+    who runs CI) gives one sentence, not 内部错误（OperationalError）."""
     target = tmp_path / "fb.db"
     monkeypatch.setenv("DRAFTER_FEEDBACK_DB", str(target))
     feedback.count()
