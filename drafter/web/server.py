@@ -83,9 +83,6 @@ def warm_up(drafter: Drafter) -> None:
     drafter.draft(SAMPLE_MESSAGE, "chat", "offline")
 
 
-MCP_PATH = "/gradio_api/mcp"
-
-
 def _log_mcp_loopback_in(app: gr.Blocks, url: str, user: tuple[str, str]) -> None:
     """Gradio's MCP server calls queued endpoints through a gradio_client of its own, which
     has no credentials: hand it one that is logged in (gradio<7: ``_client_instance``)."""
