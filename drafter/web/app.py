@@ -50,6 +50,28 @@ COPY_JS = """(text, ...rest) => {
   return [text, ...rest];
 }""".replace("CANCELLED", repr(COPY_CANCELLED).replace("'", '"'))
 
+# The agent's draft and reply stay in the browser (localStorage) across a reload; a reply sent
+# to the rewrite tab asks before it replaces a different draft there.
+KEEP_JS = """(text) => { try { localStorage.setItem(KEY, text || ""); } catch (e) {} }"""
+RESTORE_JS = (
+    """() => { try { return localStorage.getItem(KEY) || ""; } catch (e) { return ""; } }"""
+)
+DRAFT_KEY, REPLY_KEY = "drafter.rewrite.draft", "drafter.draft.reply"
+SEND_CANCELLED = "\u0000drafter:send-cancelled"
+SEND_JS = """(reply) => {
+  const box = document.querySelector("#rw-draft textarea");
+  const there = box ? box.value : "";
+  if (there.trim() && there !== reply && !window.confirm("改写页已有另一份草稿，要用这份回复替换它吗？")) {
+    return [CANCELLED];
+  }
+  return [reply];
+}""".replace("CANCELLED", repr(SEND_CANCELLED).replace("'", '"'))
+
+
+def _keyed(js: str, key: str, box: str = "") -> str:
+    return js.replace("KEY", repr(key).replace("'", '"')).replace("BOX", box)
+
+
 SCROLL_TO_PASSAGE_JS = """() => {
   setTimeout(() => {
     const m = document.querySelector("#dr-passage");
@@ -466,8 +488,18 @@ def _build(h: Any, api: Any) -> gr.Blocks:
             **private,
         )
         dr["send"].click(
-            h.send_to_rewrite, [dr["reply"]], [rw["draft"], tabs, rw["state"]], **private
+            h.send_to_rewrite,
+            [dr["reply"]],
+            [rw["draft"], tabs, rw["state"]],
+            js=SEND_JS,
+            **private,
         ).success(**rewrite_event)
+        for box, key, elem in (
+            (rw["draft"], DRAFT_KEY, "rw-draft"),
+            (dr["reply"], REPLY_KEY, "dr-reply"),
+        ):
+            box.change(None, [box], None, js=_keyed(KEEP_JS, key), **private)
+            app.load(None, None, [box], js=_keyed(RESTORE_JS, key, elem), **private)
 
         # ---- knowledge
         search_event = dict(

@@ -360,8 +360,13 @@ def on_reply_edit(reply: str) -> str:
     return fmt.placeholders_html(placeholders_in(reply or ""))
 
 
+SEND_CANCELLED = "\u0000drafter:send-cancelled"  # the agent kept the rewrite tab's own draft
+
+
 def send_to_rewrite(reply: str):
     """The reply goes to the rewrite tab (which then runs); an empty reply goes nowhere."""
+    if reply == SEND_CANCELLED:
+        return gr.skip(), gr.skip(), gr.skip()
     if not reply or not reply.strip():
         gr.Warning("回复是空的：请先起草或填写回复。", title="注意")
         return gr.skip(), gr.skip(), gr.skip()

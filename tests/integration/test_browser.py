@@ -322,6 +322,27 @@ def draft_email(pg) -> None:
     pg.wait_for_function("() => document.querySelector('#dr-reply textarea').value.length > 20")
 
 
+def test_the_draft_survives_a_reload_and_sending_a_reply_over_it_asks(page):
+    page.fill("#rw-draft textarea", "你好，这是我还没发出去的草稿。")
+    page.wait_for_timeout(300)
+    page.reload()
+    page.wait_for_function(
+        "() => ((document.querySelector('#rw-draft textarea') || {}).value || '')"
+        ".includes('还没发出去')"
+    )
+    draft_email(page)
+    reply = page.input_value("#dr-reply textarea")
+    page.once("dialog", lambda d: d.dismiss())  # keep the draft that is there
+    page.click("#dr-send")
+    page.wait_for_timeout(800)
+    assert "还没发出去" in page.input_value("#rw-draft textarea")
+    page.once("dialog", lambda d: d.accept())
+    page.click("#dr-send")
+    page.wait_for_function(
+        "t => document.querySelector('#rw-draft textarea').value === t", arg=reply
+    )
+
+
 def test_the_placeholder_reminder_follows_ime_input_and_backspace(page):
     draft_email(page)
     page.wait_for_selector("#dr-placeholders .dr-ph")
