@@ -339,16 +339,43 @@ def _remove_stale_builds(keep: str | None, old: dict | None = None) -> None:
             chroma_client(None).delete_collection(old["collection"])
 
 
+_DAMAGE_SEEN: dict[tuple, tuple[tuple, str | None]] = {}
+
+
 def damaged(manifest: dict) -> str | None:
     """What is wrong with the live build's files, in a few words; None when nothing is.
 
     Every file a search reads is read back and checked against the manifest (passage count,
-    vector rows, the collection's size); a Chroma server's collection is counted there."""
-    from drafter.retrieval.lexical import BM25Index
-
+    vector rows, the collection's size); a Chroma server's collection is counted there. The
+    verdict is kept while no file of the build changes (name, size, mtime): the knowledge tab
+    asks on every page load, and a large index's files take seconds to read back."""
     build_dir = index_root() / str(manifest.get("build"))
     if not build_dir.is_dir():
         return f"缺少构建文件夹 {build_dir.name}"
+    key = (str(build_dir), manifest.get("passages"), manifest.get("server"))
+    if key in _DAMAGE_SEEN and _DAMAGE_SEEN[key][0] == _signature(build_dir):
+        return _DAMAGE_SEEN[key][1]
+    verdict = _read_back(build_dir, manifest)
+    if len(_DAMAGE_SEEN) > 16:
+        _DAMAGE_SEEN.clear()
+    # The files as the read-back left them (opening the collection writes to its database).
+    _DAMAGE_SEEN[key] = (_signature(build_dir), verdict)
+    return verdict
+
+
+def _signature(build_dir: Path) -> tuple:
+    """The build's files as they are: name, size and mtime of each."""
+    out = []
+    for path in sorted(build_dir.rglob("*")):
+        with contextlib.suppress(OSError):
+            st = path.stat()
+            out.append((str(path.relative_to(build_dir)), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def _read_back(build_dir: Path, manifest: dict) -> str | None:
+    from drafter.retrieval.lexical import BM25Index
+
     n = manifest.get("passages")
     try:
         raw = json.loads((build_dir / COMPLETE).read_text(encoding="utf-8"))
@@ -357,7 +384,7 @@ def damaged(manifest: dict) -> str | None:
     except (OSError, ValueError):
         return "段落文件缺失或无法读取"
     try:
-        vectors = np.load(build_dir / "vectors.npy")
+        vectors = np.load(build_dir / "vectors.npy", mmap_mode="r")  # its shape, not its data
         if vectors.ndim != 2 or len(vectors) != n:
             return "向量文件与段落数不符"
         idf = np.load(build_dir / "idf.npy")
